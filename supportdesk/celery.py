@@ -1,0 +1,27 @@
+"""The Celery app: queues and the beat schedule are declared here and only here."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+
+app = Celery("supportdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_default_queue="default",
+    task_routes={
+        "triage.*": {"queue": "triage"},
+        "tickets.deliver*": {"queue": "delivery"},
+    },
+    # The memory transport polls; keep the embedded desk snappy.
+    broker_transport_options={"polling_interval": 0.01},
+    beat_schedule={},
+)
+app.autodiscover_tasks()
+
+# Queues a worker must consume for every task to run somewhere.
+QUEUES = ("default", "triage", "delivery")

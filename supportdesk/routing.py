@@ -1,0 +1,9 @@
+"""Websocket URL routes; each app contributes its own list."""
+
+from django.urls import path
+
+from tickets.consumers import TicketWatchConsumer
+
+websocket_urlpatterns = [
+    path("ws/tickets/<int:ticket_id>/", TicketWatchConsumer.as_asgi()),
+]

@@ -1,0 +1,332 @@
+"""Every write to customers, tickets and messages.
+
+Each function takes plain values, runs in one transaction, writes the audit
+event and publishes what changed after commit.
+"""
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from supportdesk.realtime import publish_on_commit
+from tickets import events, states
+from tickets.models import (
+    AuthorKind,
+    Channel,
+    Customer,
+    Direction,
+    Message,
+    Priority,
+    Ticket,
+    TicketEvent,
+)
+
+
+class TicketConflict(Exception):
+    """Someone else changed the ticket first; the caller lost the race."""
+
+
+class TicketNotFound(Exception):
+    pass
+
+
+def _audit(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor_id: int | None,
+    actor_kind: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        kind=kind,
+        before=before or {},
+        after=after or {},
+    )
+
+
+def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
+    publish_on_commit(
+        [events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP],
+        events.ticket_updated(ticket, audit),
+    )
+
+
+def _publish_message(message: Message, audit: TicketEvent) -> None:
+    publish_on_commit(
+        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP],
+        events.message_created(message, audit),
+    )
+
+
+def _enqueue_triage(message_id: int) -> None:
+    from triage.tasks import triage_message
+
+    triage_message.delay_on_commit(message_id)
+
+
+def customer_get_or_create(
+    *, email: str | None, name: str = "", language: str = ""
+) -> Customer:
+    """The customer with this address, created on first contact."""
+    if not email:
+        return Customer.objects.create(name=name, preferred_language=language)
+    email = email.strip().lower()
+    customer = Customer.objects.filter(email=email).first()
+    if customer is None:
+        with transaction.atomic():
+            customer, _ = Customer.objects.get_or_create(
+                email=email, defaults={"name": name, "preferred_language": language}
+            )
+    return customer
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    customer: Customer,
+    subject: str,
+    text: str,
+    channel: str = Channel.API,
+    actor_id: int | None = None,
+    html: str = "",
+    raw: bytes | None = None,
+    message_fields: dict[str, Any] | None = None,
+) -> tuple[Ticket, Message]:
+    """Open a ticket with the customer's first message and queue its triage."""
+    ticket = Ticket.objects.create(
+        subject=subject[:300] or "(no subject)",
+        channel=channel,
+        customer=customer,
+        reply_token=secrets.token_hex(8),
+    )
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.INBOUND,
+        author_kind=AuthorKind.CUSTOMER,
+        channel=channel,
+        text=text,
+        html=html,
+        raw=raw,
+        **(message_fields or {}),
+    )
+    audit = _audit(
+        ticket=ticket,
+        kind="ticket.created",
+        actor_id=actor_id,
+        actor_kind=AuthorKind.CUSTOMER if actor_id is None else "user",
+        after={"status": ticket.status, "channel": channel, "message_id": message.pk},
+    )
+    _publish_ticket(ticket, audit)
+    _enqueue_triage(message.pk)
+    return ticket, message
+
+
+def ticket_transition(
+    *,
+    ticket_id: int,
+    action: str,
+    actor_id: int | None = None,
+    actor_kind: str = AuthorKind.SYSTEM,
+    changes: dict[str, Any] | None = None,
+    condition: Q | None = None,
+    condition_error: str = "",
+) -> Ticket:
+    """Apply one state-machine action as a single conditional UPDATE.
+
+    The UPDATE only matches the row at the version that was read (and, when
+    given, ``condition``), so of two racing writers exactly one wins; the
+    loser re-reads and gets a clear IllegalTransition or TicketConflict.
+    """
+    changes = {**_stamps(action), **(changes or {})}
+    with transaction.atomic():
+        for _ in range(3):
+            ticket = _get(ticket_id)
+            target = states.next_status(ticket.status, action)
+            rows = Ticket.objects.filter(pk=ticket_id, version=ticket.version)
+            if condition is not None:
+                rows = rows.filter(condition)
+            updated = rows.update(
+                status=target,
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+                **changes,
+            )
+            if updated:
+                break
+            if condition is not None and _get(ticket_id).version == ticket.version:
+                raise TicketConflict(condition_error or f"cannot {action} now")
+        else:
+            raise TicketConflict(f"ticket {ticket_id} keeps changing; try again")
+        before = {"status": ticket.status, **_snapshot(ticket, changes)}
+        ticket.refresh_from_db()
+        after = {"status": ticket.status, **_snapshot(ticket, changes)}
+        audit = _audit(
+            ticket=ticket,
+            kind=f"status.{action}",
+            actor_id=actor_id,
+            actor_kind=actor_kind,
+            before=before,
+            after=after,
+        )
+        _publish_ticket(ticket, audit)
+    return ticket
+
+
+def _stamps(action: str) -> dict[str, Any]:
+    """Timestamps an action sets, so no caller can forget them."""
+    now = timezone.now()
+    return {
+        states.Action.RESOLVE: {"resolved_at": now},
+        states.Action.CLOSE: {"closed_at": now},
+        states.Action.REOPEN: {"resolved_at": None},
+    }.get(action, {})
+
+
+def _get(ticket_id: int) -> Ticket:
+    try:
+        return Ticket.objects.get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist") from None
+
+
+def _snapshot(ticket: Ticket, changes: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for field in changes:
+        value = getattr(ticket, field)
+        out[field] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+@transaction.atomic
+def ticket_set_fields(
+    *,
+    ticket_id: int,
+    fields: dict[str, Any],
+    actor_id: int | None = None,
+    actor_kind: str = AuthorKind.SYSTEM,
+) -> Ticket:
+    """Change descriptive fields (category, priority, language, ...), audited."""
+    allowed = {
+        "category",
+        "priority",
+        "language",
+        "sentiment",
+        "wants_human",
+        "subject",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not settable here: {', '.join(sorted(unknown))}")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+    before = {name: getattr(ticket, name) for name in fields}
+    if before == fields:
+        return ticket
+    Ticket.objects.filter(pk=ticket_id).update(
+        version=F("version") + 1, updated_at=timezone.now(), **fields
+    )
+    ticket.refresh_from_db()
+    audit = _audit(
+        ticket=ticket,
+        kind="ticket.fields",
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        before=before,
+        after=fields,
+    )
+    _publish_ticket(ticket, audit)
+    return ticket
+
+
+@transaction.atomic
+def message_add(
+    *,
+    ticket_id: int,
+    author_kind: str,
+    text: str,
+    author_id: int | None = None,
+    internal: bool = False,
+    channel: str | None = None,
+    html: str = "",
+    fields: dict[str, Any] | None = None,
+) -> Message:
+    """Add a message to a ticket and move the ticket along.
+
+    A customer message reopens a resolved ticket and is triaged; an agent's
+    reply marks the first response; an internal note changes nothing else.
+    """
+    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist")
+    if ticket.status == states.Status.CLOSED and not internal:
+        raise states.IllegalTransition("add a message to", ticket.status)
+    direction = _direction(author_kind, internal)
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=direction,
+        author_kind=author_kind,
+        author_user_id=author_id,
+        channel=channel or ticket.channel,
+        text=text,
+        html=html,
+        is_internal_note=internal,
+        **(fields or {}),
+    )
+    audit = _audit(
+        ticket=ticket,
+        kind="message.internal_note" if internal else "message.created",
+        actor_id=author_id,
+        actor_kind=author_kind,
+        after={"message_id": message.pk},
+    )
+    _publish_message(message, audit)
+    if not internal:
+        _after_message(ticket, message)
+    return message
+
+
+def _direction(author_kind: str, internal: bool) -> str:
+    if internal:
+        return Direction.INTERNAL
+    if author_kind == AuthorKind.CUSTOMER:
+        return Direction.INBOUND
+    return Direction.OUTBOUND
+
+
+def _after_message(ticket: Ticket, message: Message) -> None:
+    status = ticket.status
+    if message.author_kind == AuthorKind.CUSTOMER:
+        if status == states.Status.RESOLVED:
+            ticket_transition(ticket_id=ticket.pk, action=states.Action.REOPEN)
+        elif status == states.Status.WAITING_ON_CUSTOMER:
+            ticket_transition(ticket_id=ticket.pk, action=states.Action.CUSTOMER_REPLY)
+        elif status == states.Status.AUTO_ANSWERED:
+            ticket_transition(ticket_id=ticket.pk, action=states.Action.TRIAGE)
+        _enqueue_triage(message.pk)
+        return
+    if ticket.first_response_at is None:
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
+            first_response_at=message.created_at
+        )
+    if message.author_kind == AuthorKind.AGENT and status == states.Status.CLAIMED:
+        ticket_transition(
+            ticket_id=ticket.pk,
+            action=states.Action.REPLY,
+            actor_id=message.author_user_id,
+            actor_kind=AuthorKind.AGENT,
+        )
+
+
+def priority_from_label(label: str) -> int:
+    """``"urgent"`` -> Priority.URGENT; ValueError for anything else."""
+    for value, name in Priority.choices:
+        if name == label:
+            return value
+    raise ValueError(f"unknown priority {label!r}")
