@@ -113,7 +113,10 @@ if REDIS_URL:
             # The pub/sub layer has no per-channel capacity to overflow; the
             # database event log stays the record either way.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "supportdesk"),
+            },
         }
     }
 else:
