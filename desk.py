@@ -3,6 +3,7 @@
 
     python3 desk.py start   # embedded desk on http://127.0.0.1:8000 with demo data
     python3 desk.py test    # the whole test suite
+    python3 desk.py lint    # ruff format check + lint
 
 Needs only Python 3.11+; installs requirements.txt into .venv on first use and
 again whenever it changes.
@@ -73,8 +74,14 @@ def test(args: list[str]) -> int:
     return code
 
 
+def lint(args: list[str]) -> int:
+    ruff = [str(PY), "-m", "ruff"]
+    formatted = subprocess.call([*ruff, "format", "--check", "."], cwd=ROOT)
+    return subprocess.call([*ruff, "check", "."], cwd=ROOT) or formatted
+
+
 def main() -> int:
-    commands = {"start": start, "test": test}
+    commands = {"start": start, "test": test, "lint": lint}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

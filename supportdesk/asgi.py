@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -12,9 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from supportdesk import realtime  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
@@ -22,6 +24,15 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope, receive, send):
+    # Remember the server's loop once: events published from worker threads
+    # go to the consumers living on it.
+    if realtime._server_loop is None:
+        realtime.bind_server_loop(asyncio.get_running_loop())
+    return await router(scope, receive, send)
+
 
 if settings.CELERY_INPROCESS_WORKER:
     from supportdesk import inprocess

@@ -25,3 +25,9 @@ app.autodiscover_tasks()
 
 # Queues a worker must consume for every task to run somewhere.
 QUEUES = ("default", "triage", "delivery")
+
+
+@app.task(name="desk.echo")
+def echo(value: str) -> str:
+    """Round trip through the broker and a worker; used by health checks."""
+    return value

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
 from agents.models import AgentProfile
+from supportdesk.celery import app as celery_app
 from tickets import services
 from tickets.models import Customer, Ticket
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
     help = "Load demo data (idempotent) and print logins with new passwords."
 
     def handle(self, *args, **options) -> None:
+        # This process has no worker: triage the demo tickets right here
+        # instead of queueing tasks that nothing in this process would run.
+        celery_app.conf.task_always_eager = True
         logins = [self._user("supervisor", staff=True, superuser=True)]
         agents_group = Group.objects.get(name="agents")
         for name, languages, categories in AGENTS:

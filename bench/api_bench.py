@@ -1,0 +1,117 @@
+"""POST /api/tickets/ against the production shape: PostgreSQL, Redis, uvicorn
+with 2 workers. Prints requests/s, p50 and p99 at 1, 8 and 32 clients, plus the
+SQL queries and server CPU per create.
+
+    .venv/bin/python bench/api_bench.py [--seconds 10]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import ROOT, fresh_database, http_request, load, report, server  # noqa: E402
+
+SETUP = """
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+user = User.objects.create_user("bench", password="x", is_staff=True)
+print(Token.objects.create(user=user).key)
+"""
+
+COUNT = """
+import json
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+from django.contrib.auth.models import User
+api = APIClient()
+api.force_authenticate(User.objects.get(username="bench"))
+body = {"subject": "count", "text": "count", "customer_email": "count@example.com"}
+api.post("/api/tickets/", body, format="json")
+with CaptureQueriesContext(connection) as ctx:
+    api.post("/api/tickets/", body, format="json")
+print(len(ctx.captured_queries))
+"""
+
+
+def shell(env: dict, code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def server_cpu_seconds(port_pids: list[int]) -> float:
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in port_pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, IndexError):
+            pass
+    return total
+
+
+def uvicorn_pids(port: int) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True
+    )
+    parents = [int(p) for p in out.stdout.split()]
+    children = []
+    for pid in parents:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        children += [int(k) for k in kids.stdout.split()]
+    return parents + children
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    env = fresh_database("supportdesk_bench_api")
+    token = shell(env, SETUP)
+    report("api_ticket_create_queries", int(shell(env, COUNT)), "queries")
+    body = json.dumps(
+        {
+            "subject": "Card not arrived",
+            "text": "Ordered two weeks ago, nothing yet.",
+            "customer_email": "bench@example.com",
+        }
+    ).encode()
+    request = http_request(
+        "POST",
+        "/api/tickets/",
+        body,
+        {"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with server(env, workers=2) as port:
+        load(port, request, 8, 2.0)  # warm up connections and caches
+        pids = uvicorn_pids(port)
+        for clients in (1, 8, 32):
+            cpu_before = server_cpu_seconds(pids)
+            result = load(port, request, clients, args.seconds)
+            cpu = server_cpu_seconds(pids) - cpu_before
+            done = result["rps"] * args.seconds
+            bad = {k: v for k, v in result["statuses"].items() if k != 201}
+            if bad:
+                print(f"# unexpected statuses at {clients} clients: {bad}")
+            report(f"api_ticket_create_rps_c{clients}", result["rps"], "req/s")
+            report(f"api_ticket_create_p50_c{clients}", result["p50"], "ms")
+            report(f"api_ticket_create_p99_c{clients}", result["p99"], "ms")
+            report(
+                f"api_ticket_create_server_cpu_c{clients}", cpu / done * 1000, "ms/req"
+            )
+
+
+if __name__ == "__main__":
+    main()
