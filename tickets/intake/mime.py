@@ -16,36 +16,27 @@ import hashlib
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
 
 from . import text as textmod
 from .filenames import safe_filename
+from .headers import MAX_ADDRESSES, Address, message_ids, parse_addresses, parse_date
 
 MAX_DEPTH = 20
 MAX_PARTS = 2_000
 MAX_HEADER_CHARS = 64_000
 MAX_HEADERS_KEPT = 300
-MAX_ADDRESSES = 500
 MAX_REFERENCES = 200
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
 _BOM = b"\xef\xbb\xbf"
 _OBSOLETE_HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]+:")
 _OBSOLETE_NAME = re.compile(rb"(?m)^([\x21-\x39\x3b-\x7e]+)[ \t]+:")
-_BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";\s]+)', re.I)
-_BARE_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";\s]+)', re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n|\r\r")
-
-
-@dataclass(frozen=True)
-class Address:
-    email: str
-    name: str = ""
 
 
 @dataclass
@@ -178,8 +169,8 @@ def _finish(parsed: ParsedEmail) -> None:
         return
     if not parsed.headers:
         parsed.quarantine_reason = "no headers found"
-    elif not parsed.has_content and "nesting_too_deep" in parsed.defects:
-        parsed.quarantine_reason = "MIME nesting too deep to parse"
+    elif not parsed.has_content:
+        parsed.quarantine_reason = "no readable content recovered"
 
 
 # --- headers ---------------------------------------------------------------
@@ -224,38 +215,6 @@ def _apply_header(parsed: ParsedEmail, name: str, value: str) -> None:
         parsed.return_path = value.strip().strip("<>").strip()
     elif name == "date" and parsed.date is None:
         parsed.date = parse_date(value)
-
-
-def message_ids(value: str) -> list[str]:
-    """Normalised ``<id>`` values found in a header, in order, no duplicates."""
-    found = _MSGID.findall(textmod.clean_text(value))
-    if not found and "@" in value and "<" not in value:
-        found = [value.strip().split()[0]]  # some MUAs drop the angle brackets
-    return list(dict.fromkeys(f"<{i}>" for i in found))
-
-
-def parse_addresses(value: str) -> list[Address]:
-    """Addresses from an address header; display names decoded."""
-    value = textmod.clean_text(re.sub(r"\r?\n[ \t]*", " ", value))
-    try:
-        pairs = getaddresses([value])
-    except RecursionError:
-        # The stdlib address parser recurses per token; take bare addresses.
-        pairs = [("", a) for a in _BARE_ADDRESS.findall(value)]
-    out = []
-    for name, addr in pairs:
-        addr = addr.strip()
-        if "@" in addr and len(out) < MAX_ADDRESSES:
-            out.append(Address(email=addr, name=textmod.decode_header_value(name)))
-    return out
-
-
-def parse_date(value: str) -> datetime | None:
-    try:
-        date = parsedate_to_datetime(textmod.clean_text(value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
 
 
 # --- body ------------------------------------------------------------------

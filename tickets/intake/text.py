@@ -49,7 +49,7 @@ CHARSET_ALIASES = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _BLOCK_TAGS = re.compile(
-    r"<\s*(?:br|/p|/div|/tr|/h[1-6]|li|/li|/blockquote|/table)\b[^>]*>", re.I
+    r"<\s*(?:br|/p|/div|/tr|/h[1-6]|li|/li|/blockquote|/table)\b[^>]*>", re.IGNORECASE
 )
 
 # Reply stripping runs regexes per message; a bounded input keeps the worst
