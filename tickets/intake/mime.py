@@ -21,6 +21,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
+from . import recovery
 from . import text as textmod
 from .filenames import safe_filename
 from .headers import MAX_ADDRESSES, Address, message_ids, parse_addresses, parse_date
@@ -33,10 +34,6 @@ MAX_REFERENCES = 200
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
-_OBSOLETE_HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]+:")
-_OBSOLETE_NAME = re.compile(rb"(?m)^([\x21-\x39\x3b-\x7e]+)[ \t]+:")
-_BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";\s]+)', re.IGNORECASE)
-_HEADER_END = re.compile(rb"\r?\n\r?\n|\r\r")
 
 
 @dataclass
@@ -143,22 +140,18 @@ def _parse_tree(raw: bytes, parsed: ParsedEmail) -> Message:
         parsed.defects.append("nul_bytes")
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
-        if not msg.keys() and _OBSOLETE_HEADER.match(raw):
+        if not msg.keys() and recovery.has_obsolete_headers(raw):
             # RFC 5322 section 4.5 allows "Name :"; the parser does not.
             parsed.defects.append("obsolete_header_syntax")
-            msg = BytesParser(policy=policy.default).parsebytes(_fix_obsolete(raw))
+            msg = BytesParser(policy=policy.default).parsebytes(
+                recovery.fix_obsolete_headers(raw)
+            )
         return msg
     except RecursionError:
         # The parser recurses per nesting level; keep the headers at least.
         parsed.defects.append("nesting_too_deep")
         parsed.quarantine_reason = "MIME nesting too deep to parse"
         return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-
-
-def _fix_obsolete(raw: bytes) -> bytes:
-    found = _HEADER_END.search(raw)
-    end = found.start() if found else len(raw)
-    return _OBSOLETE_NAME.sub(rb"\1:", raw[:end]) + raw[end:]
 
 
 def _finish(parsed: ParsedEmail) -> None:
@@ -263,7 +256,9 @@ def _walk(msg: Message, parsed: ParsedEmail) -> Iterator[tuple[Message, bool]]:
             return
         payload = part.get_payload()
         if part.get_content_maintype() == "multipart" and isinstance(payload, str):
-            payload = _reparse_multipart(part, payload, parsed)
+            recovered = recovery.recover_parts(part, payload)
+            parsed.defects += ["boundary_recovered"] if recovered else []
+            payload = recovered or payload
         if part.get_content_maintype() == "multipart" and isinstance(payload, list):
             if depth >= MAX_DEPTH:
                 parsed.defects.append("nesting_too_deep")
@@ -272,26 +267,6 @@ def _walk(msg: Message, parsed: ParsedEmail) -> Iterator[tuple[Message, bool]]:
             stack += [(p, depth + 1, is_related) for p in reversed(payload)]
             continue
         yield part, related
-
-
-def _reparse_multipart(part: Message, body: str, parsed: ParsedEmail):
-    """Recover parts when the boundary parameter was mangled, or give text.
-
-    Unquoted boundaries with ``=`` (``----=_NextPart``) are common in the wild
-    and the modern header parser cuts them short; a lenient regex does not.
-    """
-    raw_ctype = next(
-        (v for k, v in part.raw_items() if k.lower() == "content-type"), ""
-    )
-    found = _BOUNDARY.search(raw_ctype)
-    if found and f"--{found.group(1)}" in body:
-        head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
-        data = (head + body).encode("utf-8", "surrogateescape")
-        inner = BytesParser(policy=policy.default).parsebytes(data)
-        if isinstance(inner.get_payload(), list):
-            parsed.defects.append("boundary_recovered")
-            return inner.get_payload()
-    return body
 
 
 def _read_part(
@@ -345,10 +320,16 @@ def _attachment_bytes(part: Message, ctype: str, parsed: ParsedEmail) -> bytes:
     payload = part.get_payload()
     if not (isinstance(payload, list) and payload):
         return _payload(part)
+    if ctype == "message/delivery-status":  # one header block per recipient
+        return b"\n".join(_as_bytes(block, ctype, parsed) for block in payload)
     inner = payload[0]  # message/rfc822 and friends: keep the enclosed message
     parsed.enclosed_message_ids += message_ids(str(inner.get("Message-ID", "") or ""))
+    return _as_bytes(inner, ctype, parsed)
+
+
+def _as_bytes(msg: Message, ctype: str, parsed: ParsedEmail) -> bytes:
     try:
-        return inner.as_bytes(policy=policy.compat32)
+        return msg.as_bytes(policy=policy.compat32)
     except Exception:  # noqa: BLE001
         parsed.defects.append(f"unserialisable_part:{ctype}")
         return b""
@@ -388,6 +369,8 @@ def _add_attachment(
 
 
 def _default_name(part: Message, ctype: str) -> str:
+    if ctype == "message/delivery-status":
+        return "delivery-status.txt"
     if ctype.startswith("message/"):
         payload = part.get_payload()
         if isinstance(payload, list) and payload:
