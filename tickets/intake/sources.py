@@ -23,7 +23,11 @@ class RawMessage:
 
 
 def iter_raw_messages(paths: Iterable[str | Path]) -> Iterator[RawMessage]:
-    """Yield every message under ``paths`` in a stable (sorted) order."""
+    """Yield every message under ``paths`` in a stable (sorted) order.
+
+    A path named explicitly is always read. Inside directories only ``.eml``
+    files, mboxes and Maildirs are taken.
+    """
     for path in map(Path, paths):
         yield from _iter_path(path)
 
@@ -46,8 +50,15 @@ def _iter_directory(path: Path) -> Iterator[RawMessage]:
         yield RawMessage(str(path), b"", f"cannot list directory: {exc}")
         return
     for child in children:
-        if not child.name.startswith("."):  # editor and VCS droppings
+        if _wanted(child):
             yield from _iter_path(child)
+
+
+def _wanted(child: Path) -> bool:
+    # Inside a directory only mail is taken: READMEs and licences are not mail.
+    if child.name.startswith("."):
+        return False
+    return child.is_dir() or child.suffix.lower() == ".eml" or is_mbox(child)
 
 
 def is_maildir(path: Path) -> bool:
