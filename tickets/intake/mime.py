@@ -20,6 +20,8 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
+from functools import lru_cache
 
 from . import recovery
 from . import text as textmod
@@ -98,6 +100,26 @@ class ParsedEmail:
         return ids
 
 
+class _CachedHeaderPolicy(EmailPolicy):
+    """``policy.default`` that parses each distinct header value once.
+
+    The modern API re-parses a header on every access, and the parser itself
+    asks for Content-Type of every part several times; at ~0.3 ms a parse
+    that was most of the cost. Parsed headers are immutable, so sharing is safe.
+    """
+
+    def header_fetch_parse(self, name, value):
+        return _parse_header(name, value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_header(name: str, value: str):
+    return policy.default.header_fetch_parse(name, value)
+
+
+POLICY = _CachedHeaderPolicy()
+
+
 def parse_email(
     raw: bytes,
     *,
@@ -139,11 +161,11 @@ def _parse_tree(raw: bytes, parsed: ParsedEmail) -> Message:
     if b"\x00" in raw:
         parsed.defects.append("nul_bytes")
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        msg = BytesParser(policy=POLICY).parsebytes(raw)
         if not msg.keys() and recovery.has_obsolete_headers(raw):
             # RFC 5322 section 4.5 allows "Name :"; the parser does not.
             parsed.defects.append("obsolete_header_syntax")
-            msg = BytesParser(policy=policy.default).parsebytes(
+            msg = BytesParser(policy=POLICY).parsebytes(
                 recovery.fix_obsolete_headers(raw)
             )
         return msg
@@ -151,7 +173,7 @@ def _parse_tree(raw: bytes, parsed: ParsedEmail) -> Message:
         # The parser recurses per nesting level; keep the headers at least.
         parsed.defects.append("nesting_too_deep")
         parsed.quarantine_reason = "MIME nesting too deep to parse"
-        return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+        return BytesParser(policy=POLICY).parsebytes(raw, headersonly=True)
 
 
 def _finish(parsed: ParsedEmail) -> None:

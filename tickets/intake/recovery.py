@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
@@ -38,6 +37,6 @@ def recover_parts(part: Message, body: str) -> list[Message] | None:
         return None
     head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
     data = (head + body).encode("utf-8", "surrogateescape")
-    inner = BytesParser(policy=policy.default).parsebytes(data)
+    inner = BytesParser(policy=part.policy).parsebytes(data)
     payload = inner.get_payload()
     return payload if isinstance(payload, list) else None

@@ -12,7 +12,7 @@ import re
 from email.header import decode_header
 
 import nh3
-from mailparser_reply import EmailReplyParser
+from mailparser_reply import EmailMessage
 from mailparser_reply.constants import MAIL_LANGUAGES
 
 # Labels seen in real mail that Python does not know, or knows under a
@@ -55,8 +55,22 @@ _BLOCK_TAGS = re.compile(
 # Reply stripping runs regexes per message; a bounded input keeps the worst
 # case bounded. The newest reply sits at the top, so nothing useful is cut.
 REPLY_SCAN_CHARS = 32_000
-_REPLY_LANGUAGES = [lang for lang in MAIL_LANGUAGES if len(lang) == 2]
-_reply_parser = EmailReplyParser(languages=_REPLY_LANGUAGES)
+_REPLY_LANGUAGES = tuple(lang for lang in MAIL_LANGUAGES if len(lang) == 2)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _compiled_reply_patterns() -> dict[str, re.Pattern]:
+    # The library compiles its (large) patterns per message, and they fall out
+    # of re's cache under load; build them once and hand them in.
+    probe = EmailMessage(text="", languages=list(_REPLY_LANGUAGES))
+    return {
+        "_header_regex": probe.HEADER_REGEX,
+        "_disclaimers_regex": probe.DISCLAIMERS_REGEX,
+        "_signature_regex": probe.SIGNATURE_REGEX,
+    }
+
+
+_REPLY_PATTERNS = _compiled_reply_patterns()
 
 
 def codec_for(label: str | None) -> str | None:
@@ -118,7 +132,7 @@ def clean_text(text: str) -> str:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _SURROGATES.search(text) is not None
 
 
 def unescape_surrogates(text: str) -> str:
@@ -178,7 +192,12 @@ def strip_reply(text: str) -> tuple[str, list[str]]:
     if not text.strip():
         return "", []
     try:
-        reply = _reply_parser.parse_reply(text[:REPLY_SCAN_CHARS])
+        message = EmailMessage(
+            text=text[:REPLY_SCAN_CHARS],
+            languages=list(_REPLY_LANGUAGES),
+            **_REPLY_PATTERNS,
+        )
+        reply = message.read().latest_reply
     except Exception:  # noqa: BLE001 - keep the full text rather than fail
         return text.strip(), ["reply_strip_failed"]
     return (reply or text).strip(), []

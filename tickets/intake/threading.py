@@ -113,13 +113,16 @@ def choose_thread(
     is_participant: Callable[[TicketId, str], bool],
     secret: bytes,
     old_secrets: Sequence[bytes] = (),
+    extra_ids: Sequence[str] = (),
 ) -> ThreadMatch:
     """Pick the ticket for ``parsed``; ``ticket`` is None for a new one.
 
     ``find_by_message_ids`` gets every candidate id at once (one query) and
-    returns the known ones mapped to their ticket.
+    returns the known ones mapped to their ticket. ``extra_ids`` are weaker
+    ids to try last, such as the bounced Message-ID of a bounce
+    (``noise.classify(parsed).original_message_id``).
     """
-    by_id = _by_message_ids(parsed, find_by_message_ids)
+    by_id = _by_message_ids(parsed, find_by_message_ids, extra_ids)
     if by_id:
         return by_id
     ref = find_token(parsed, secret=secret, old_secrets=old_secrets)
@@ -130,9 +133,11 @@ def choose_thread(
 
 
 def _by_message_ids(
-    parsed: ParsedEmail, lookup: Callable[[list[str]], Mapping[str, TicketId]]
+    parsed: ParsedEmail,
+    lookup: Callable[[list[str]], Mapping[str, TicketId]],
+    extra_ids: Sequence[str],
 ) -> ThreadMatch | None:
-    candidates = index_ids(parsed)
+    candidates = list(dict.fromkeys([*index_ids(parsed), *extra_ids]))
     if not candidates:
         return None
     known = lookup(candidates)
@@ -175,7 +180,15 @@ class ThreadIndex:
         self.tags: dict[str, int] = {}
         self._next = 0
 
-    def add(self, parsed: ParsedEmail) -> tuple[int, ThreadMatch]:
+    def add(
+        self,
+        parsed: ParsedEmail,
+        *,
+        extra_ids: Sequence[str] = (),
+        may_open: bool = True,
+    ) -> tuple[int | None, ThreadMatch]:
+        """Thread one message. Noise (``may_open=False``) that matches nothing
+        opens no ticket and claims no ids, so it cannot capture a thread."""
         match = choose_thread(
             parsed,
             find_by_message_ids=self._known,
@@ -183,7 +196,10 @@ class ThreadIndex:
             find_by_subject_tag=self.tags.get,
             is_participant=lambda t, e: e.lower() in self.participants.get(t, ()),
             secret=self.secret,
+            extra_ids=extra_ids,
         )
+        if match.ticket is None and not may_open:
+            return None, match
         ticket = match.ticket if match.ticket is not None else self._new_ticket()
         for message_id in index_ids(parsed):
             self.ticket_of.setdefault(message_id, ticket)
