@@ -182,7 +182,9 @@ def _finish(parsed: ParsedEmail) -> None:
         parsed.defects += defects
     if parsed.quarantine_reason:
         return
-    if not parsed.headers:
+    if "nesting_too_deep" in parsed.defects:
+        parsed.quarantine_reason = f"MIME nesting deeper than {MAX_DEPTH} levels"
+    elif not parsed.headers:
         parsed.quarantine_reason = "no headers found"
     elif not parsed.has_content:
         parsed.quarantine_reason = "no readable content recovered"

@@ -56,6 +56,7 @@ _BLOCK_TAGS = re.compile(
 # case bounded. The newest reply sits at the top, so nothing useful is cut.
 REPLY_SCAN_CHARS = 32_000
 _REPLY_LANGUAGES = tuple(lang for lang in MAIL_LANGUAGES if len(lang) == 2)
+_QUOTE_HEADER = re.compile(r"(?m)^(?!>)[^\n]{5,300}:[ \t]*\n(?:[ \t]*\n)?>")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -200,4 +201,11 @@ def strip_reply(text: str) -> tuple[str, list[str]]:
         reply = message.read().latest_reply
     except Exception:  # noqa: BLE001 - keep the full text rather than fail
         return text.strip(), ["reply_strip_failed"]
-    return (reply or text).strip(), []
+    return _cut_quote_header((reply or text).strip()), []
+
+
+def _cut_quote_header(text: str) -> str:
+    # Language-independent backstop for attribution lines the library misses
+    # ("X wrote:" in any language): a line ending in ":" right before a quote.
+    found = _QUOTE_HEADER.search(text)
+    return text[: found.start()].strip() if found and found.start() else text
