@@ -349,7 +349,11 @@ def _bounce(rng, i: int, date, thread: _Thread) -> GeneratedEmail:
 def _email(
     msg, mid: str, thread: _Thread, kind: str, refs: Sequence[str] = ()
 ) -> GeneratedEmail:
-    linesep = "\r\n" if zlib.crc32(mid.encode()) % 2 else "\n"
+    salt = zlib.crc32(mid.encode())
+    for number, part in enumerate(msg.walk()):
+        if part.is_multipart():  # stdlib boundaries are random; keep output stable
+            part.set_boundary(f"=_{salt:08x}_{number}")
+    linesep = "\r\n" if salt % 2 else "\n"
     raw = msg.as_bytes(policy=policy.compat32.clone(linesep=linesep))
     return GeneratedEmail(
         raw, mid, thread.root, kind, thread.language, thread.charset, tuple(refs)
