@@ -20,11 +20,10 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import EmailPolicy
-from functools import lru_cache
 
 from . import recovery
 from . import text as textmod
+from .cached_policy import POLICY
 from .filenames import safe_filename
 from .headers import MAX_ADDRESSES, Address, message_ids, parse_addresses, parse_date
 
@@ -98,26 +97,6 @@ class ParsedEmail:
         ids = [self.in_reply_to] if self.in_reply_to else []
         ids += [i for i in reversed(self.references) if i not in ids]
         return ids
-
-
-class _CachedHeaderPolicy(EmailPolicy):
-    """``policy.default`` that parses each distinct header value once.
-
-    The modern API re-parses a header on every access, and the parser itself
-    asks for Content-Type of every part several times; at ~0.3 ms a parse
-    that was most of the cost. Parsed headers are immutable, so sharing is safe.
-    """
-
-    def header_fetch_parse(self, name, value):
-        return _parse_header(name, value)
-
-
-@lru_cache(maxsize=8192)
-def _parse_header(name: str, value: str):
-    return policy.default.header_fetch_parse(name, value)
-
-
-POLICY = _CachedHeaderPolicy()
 
 
 def parse_email(
