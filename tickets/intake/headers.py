@@ -29,9 +29,9 @@ def message_ids(value: str) -> list[str]:
     return list(dict.fromkeys(f"<{i}>" for i in found))
 
 
-def parse_addresses(value: str) -> list[Address]:
+def parse_addresses(value: str, hint: str | None = None) -> list[Address]:
     """Addresses from an address header; display names decoded."""
-    value = textmod.clean_text(re.sub(r"\r?\n[ \t]*", " ", value))
+    value = textmod.clean_text(re.sub(r"\r?\n[ \t]*", " ", value), hint)
     try:
         pairs = getaddresses([value])
     except RecursionError:
@@ -41,7 +41,9 @@ def parse_addresses(value: str) -> list[Address]:
     for name, addr in pairs:
         addr = addr.strip()
         if "@" in addr and len(out) < MAX_ADDRESSES:
-            out.append(Address(email=addr, name=textmod.decode_header_value(name)))
+            out.append(
+                Address(email=addr, name=textmod.decode_header_value(name, hint))
+            )
     return out
 
 

@@ -178,20 +178,30 @@ def _raw_headers(msg: Message) -> Iterator[tuple[str, str]]:
 
 
 def _read_headers(msg: Message, parsed: ParsedEmail) -> None:
+    hint = _charset_hint(msg)
     for name, value in _raw_headers(msg):
         if len(value) > MAX_HEADER_CHARS:
             parsed.defects.append(f"huge_header:{name[:40]}")
             value = value[:MAX_HEADER_CHARS]
         if len(parsed.headers) < MAX_HEADERS_KEPT:
-            parsed.headers.append((name, textmod.decode_header_value(value)))
+            parsed.headers.append((name, textmod.decode_header_value(value, hint)))
         try:
-            _apply_header(parsed, name.lower(), value)
+            _apply_header(parsed, name.lower(), value, hint)
         except Exception as exc:  # noqa: BLE001 - one bad header, not the message
             parsed.defects.append(f"bad_header:{name[:40]}:{type(exc).__name__}")
     parsed.defects += [f"mime:{type(d).__name__}" for d in msg.defects][:20]
 
 
-def _apply_header(parsed: ParsedEmail, name: str, value: str) -> None:
+def _charset_hint(msg: Message) -> str | None:
+    """The first declared body charset, for raw 8-bit bytes in headers."""
+    for part in msg.walk():
+        charset = part.get_content_charset()
+        if charset and charset not in ("us-ascii", "utf-8"):
+            return charset
+    return None
+
+
+def _apply_header(parsed: ParsedEmail, name: str, value: str, hint: str | None) -> None:
     if name == "message-id" and parsed.message_id is None:
         parsed.message_id = next(iter(message_ids(value)), None)
     elif name == "in-reply-to" and parsed.in_reply_to is None:
@@ -199,12 +209,12 @@ def _apply_header(parsed: ParsedEmail, name: str, value: str) -> None:
     elif name == "references" and not parsed.references:
         parsed.references = message_ids(value)[-MAX_REFERENCES:]
     elif name == "subject" and not parsed.subject:
-        parsed.subject = textmod.decode_header_value(value)
+        parsed.subject = textmod.decode_header_value(value, hint)
     elif name == "from" and parsed.from_address is None:
-        parsed.from_address = next(iter(parse_addresses(value)), None)
+        parsed.from_address = next(iter(parse_addresses(value, hint)), None)
     elif name in ("to", "cc", "reply-to"):
         target = getattr(parsed, name.replace("-", "_"))
-        target += parse_addresses(value)[: MAX_ADDRESSES - len(target)]
+        target += parse_addresses(value, hint)[: MAX_ADDRESSES - len(target)]
     elif name in ("delivered-to", "x-original-to", "envelope-to"):
         parsed.delivered_to += [a.email for a in parse_addresses(value)]
     elif name == "return-path" and parsed.return_path is None:

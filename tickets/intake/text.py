@@ -57,6 +57,7 @@ _BLOCK_TAGS = re.compile(
 REPLY_SCAN_CHARS = 32_000
 _REPLY_LANGUAGES = tuple(lang for lang in MAIL_LANGUAGES if len(lang) == 2)
 _QUOTE_HEADER = re.compile(r"(?m)^(?!>)[^\n]{5,300}:[ \t]*\n(?:[ \t]*\n)?>")
+_SEPARATOR_LINES = re.compile(r"(?m)^\s*[-=_*]{2,}.*?[-=_*]{2,}\s*$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -125,10 +126,10 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def clean_text(text: str) -> str:
-    """Drop NULs and other C0 controls; turn stray surrogates into U+FFFD."""
+def clean_text(text: str, hint: str | None = None) -> str:
+    """Drop NULs and other C0 controls; recover or replace stray surrogates."""
     if _has_surrogates(text):
-        text = unescape_surrogates(text)
+        text = unescape_surrogates(text, hint)
     return _CONTROL.sub("", text)
 
 
@@ -136,18 +137,24 @@ def _has_surrogates(text: str) -> bool:
     return _SURROGATES.search(text) is not None
 
 
-def unescape_surrogates(text: str) -> str:
-    """Recover raw 8-bit bytes the parser kept as surrogates (RFC 6532 headers)."""
+def unescape_surrogates(text: str, hint: str | None = None) -> str:
+    """Recover raw 8-bit bytes the parser kept as surrogates.
+
+    UTF-8 first (RFC 6532); else ``hint``, the message's body charset, since
+    old clients put raw GB2312 or Big5 in headers in the body's charset.
+    """
     raw = text.encode("utf-8", errors="surrogateescape")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+    for codec in ("utf-8", codec_for(hint)):
+        try:
+            return raw.decode(codec) if codec else raw.decode("cp1252", "replace")
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("cp1252", errors="replace")
 
 
-def decode_header_value(value: str) -> str:
+def decode_header_value(value: str, hint: str | None = None) -> str:
     """Decode RFC 2047 encoded-words with tolerant charsets; unfold lines."""
-    value = unescape_surrogates(value) if _has_surrogates(value) else value
+    value = unescape_surrogates(value, hint) if _has_surrogates(value) else value
     value = re.sub(r"\r?\n[ \t]*", " ", value)
     if "=?" not in value:
         return clean_text(value).strip()
@@ -201,7 +208,12 @@ def strip_reply(text: str) -> tuple[str, list[str]]:
         reply = message.read().latest_reply
     except Exception:  # noqa: BLE001 - keep the full text rather than fail
         return text.strip(), ["reply_strip_failed"]
-    return _cut_quote_header((reply or text).strip()), []
+    reply = _cut_quote_header((reply or text).strip())
+    if not _SEPARATOR_LINES.sub("", reply).strip():
+        # Only a "---- Forwarded message ----" line was left: a forward's
+        # content is what the customer is sending, so keep all of it.
+        return text.strip(), []
+    return reply, []
 
 
 def _cut_quote_header(text: str) -> str:

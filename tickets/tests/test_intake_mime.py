@@ -288,3 +288,15 @@ def test_binary_garbage_never_raises():
     parsed = parse_email(bytes(range(256)) * 50)
     assert parsed.content_hash
     assert parsed.has_content or parsed.quarantine_reason
+
+
+def test_raw_8bit_headers_use_the_body_charset_when_not_utf8():
+    parsed = parse_email(real_email("spamassassin/cjk_gb2312.1.eml"))
+    assert parsed.subject.startswith("全新原装进口")
+    assert parsed.from_address.name == "台湾鑫龙商贸集团公司"
+
+
+def test_forwarded_message_keeps_its_content_in_reply_text():
+    parsed = parse_email(real_email("django-helpdesk/utf-nondecodable.eml"))
+    assert "Forwarded Message" in parsed.reply_text
+    assert len(parsed.reply_text) > 100
