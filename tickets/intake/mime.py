@@ -29,12 +29,14 @@ from .headers import MAX_ADDRESSES, Address, message_ids, parse_addresses, parse
 
 MAX_DEPTH = 20
 MAX_PARTS = 2_000
+MAX_MULTIPARTS = 200
 MAX_HEADER_CHARS = 64_000
 MAX_HEADERS_KEPT = 300
 MAX_REFERENCES = 200
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
+_MULTIPART = re.compile(rb"(?i)content-type:\s*multipart/")
 
 
 @dataclass
@@ -81,10 +83,6 @@ class ParsedEmail:
         """First value of a header (decoded), case-insensitive."""
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
-
-    def header_all(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [v for k, v in self.headers if k.lower() == wanted]
 
     @property
     def has_content(self) -> bool:
@@ -139,6 +137,11 @@ def _parse_tree(raw: bytes, parsed: ParsedEmail) -> Message:
         parsed.defects.append("bom_before_headers")
     if b"\x00" in raw:
         parsed.defects.append("nul_bytes")
+    if len(_MULTIPART.findall(raw)) > MAX_MULTIPARTS:
+        # The stdlib parser checks every line against every open boundary:
+        # quadratic in nesting, so a 50 KB message could stall the worker.
+        parsed.defects.append("nesting_too_deep")
+        return BytesParser(policy=POLICY).parsebytes(raw, headersonly=True)
     try:
         msg = BytesParser(policy=POLICY).parsebytes(raw)
         if not msg.keys() and recovery.has_obsolete_headers(raw):
@@ -268,7 +271,8 @@ def _walk(msg: Message, parsed: ParsedEmail) -> Iterator[tuple[Message, bool]]:
             parsed.defects.append("too_many_parts")
             return
         payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, str):
+        flat = isinstance(payload, str) and "nesting_too_deep" not in parsed.defects
+        if part.get_content_maintype() == "multipart" and flat:
             recovered = recovery.recover_parts(part, payload)
             parsed.defects += ["boundary_recovered"] if recovered else []
             payload = recovered or payload
