@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ one after another; each prints `name value unit`.
 
-    .venv/bin/python bench/run_all.py [name ...]    # e.g. api_bench list_bench
+.venv/bin/python -m bench.run_all [name ...]    # e.g. api_bench list_bench
 """
 
 import subprocess
@@ -20,7 +20,7 @@ def main() -> int:
         if name in NOT_BENCHMARKS or (wanted and name not in wanted):
             continue
         print(f"# {name}", flush=True)
-        code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
+        code = subprocess.call([sys.executable, "-m", f"bench.{name}"], cwd=ROOT)
         if code:
             failed.append(name)
     if failed:
