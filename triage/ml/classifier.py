@@ -63,10 +63,22 @@ class IntentModel:
     def predict(self, text: str, k: int = 3) -> Prediction:
         return self.predict_many([text], k=k)[0]
 
-    def predict_many(self, texts: Sequence[str], k: int = 3) -> list[Prediction]:
-        """Classify texts; uses embeddings when both head and encoder exist."""
+    def predict_many(
+        self,
+        texts: Sequence[str],
+        k: int = 3,
+        *,
+        embeddings: np.ndarray | None = None,
+        use_embeddings: bool = True,
+    ) -> list[Prediction]:
+        """Classify texts; uses embeddings when both head and encoder exist.
+
+        ``embeddings`` lets evaluation reuse vectors it already computed.
+        """
         tfidf = _tfidf_block(self.vectorizer, texts)
-        emb = _embed(texts) if "tfidf+minilm" in self.heads else None
+        emb = None
+        if use_embeddings and "tfidf+minilm" in self.heads:
+            emb = embeddings if embeddings is not None else _embed(texts)
         if emb is not None:
             backend, x = "tfidf+minilm", sparse.hstack([tfidf, emb]).tocsr()
         else:

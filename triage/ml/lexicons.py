@@ -198,3 +198,54 @@ POSITIVE_WORDS = frozenset(
     kiitos loistava
     tak takk""".split()
 )
+
+# Generic rule for wants-human: in one clause, a word for a person at the desk and a
+# request cue, with no sign that the clause narrates the past or describes someone.
+HUMAN_NOUNS = [
+    r"person|persons|people|human|humans|human being|agent|someone|somebody|"
+    r"representative|rep|operator|advisor|adviser|staff|employee|manager",
+    r"människa|människor|person|handläggare|agent|någon|personal|kundtjänst|rådgivare",
+    r"mensch|menschen|menschlichen|mitarbeiter|mitarbeiterin|person|berater|"
+    r"beraterin|jemand|jemandem|kundenberater",
+    r"humain|humaine|personne|conseiller|conseillère|agent|quelqu'un|opérateur",
+    r"humano|humana|persona|agente|asesor|asesora|operador|operadora|alguien",
+    r"operatore|operatrice|persona|umano|consulente|qualcuno|addetto",
+    r"mens|medewerker|persoon|iemand",
+    r"humano|pessoa|atendente|agente|alguém|gerente",
+    r"człowiek\w*|konsultant\w*|osob\w*|pracownik\w*|kimś",
+    r"ihmi\w*|asiakaspalvelij\w*|henkilö\w*|virkailij\w*|joku",
+    r"menneske|medarbejder|person|rådgiver|ansatt|saksbehandler",
+    r"insan\w*|temsilci\w*|yetkili\w*|kişi\w*|biri\w*",
+]
+REQUEST_CUES = [
+    r"talk|speak|chat|connect|transfer|put me through|get me|want|need|i'd like|"
+    r"would like|can i|could i|may i|is there|are there|let me|please|pls",
+    r"prata|tala|snacka|koppla|vill|kan jag|får jag|finns det|tack|snälla",
+    r"sprechen|reden|verbinden|möchte|will|kann ich|könnte ich|gibt es|bitte|brauche",
+    r"parler|passez|mettez|veux|voudrais|aimerais|puis-je|possible|svp|s'il vous",
+    r"hablar|pasar|pásame|páseme|quiero|necesito|puedo|hay|por favor",
+    r"parlare|passi|mette in contatto|voglio|vorrei|posso|per favore",
+    r"praten|spreken|doorverbinden|wil|kan ik|graag|alstublieft|alsjeblieft|is er",
+    r"falar|transfere|passa|quero|gostaria|preciso|posso|existe|por favor",
+    r"rozmawiać|porozmawiać|połączyć|chcę|proszę|poproszę|czy mogę|czy jest",
+    r"puhua|jutella|yhdistä\w*|haluan|voinko|saanko|onko|voisiko|kiitos",
+    r"tale|snakke|skrive|stille mig videre|vil|kan jeg|må jeg|er der|tak",
+    r"prate|sette meg over|får jeg|finnes|takk",
+    r"konuşmak|görüşmek|konuşabilir|görüşebilir|bağlayın|bağlar|istiyorum|lütfen",
+]
+NARRATIVE = [
+    r"was|were|stole|stolen|used|told|said|helped|spoke|talked|answered|pretending|"
+    r"keeps|called|already",
+    r"var|stal|sa|hjälpte|pratade|ringde|låtsades|tagit",
+    r"war|gestohlen|sagte|gesagt|gesprochen|abgebucht|bezahlt|hat",
+    r"était|volé|dit|été|déjà|utilisé|appelé",
+    r"fue|robó|dijo|usó|hablé|atendió|quitó|recomendó",
+    r"stato|stata|rubato|detto|usato|già|prelevato",
+    r"heeft|zei|gesproken|gestolen|gebruikt",
+    r"foi|roubou|disse|usou|falei|sacou|atendeu",
+    r"był|była|ukradł|powiedział|rozmawiałem|rozmawiałam|użyła|wypłaciła",
+    r"oli|varasti|sanoi|puhuin|käytti|nosti",
+    r"stjal|sagde|talte|brugte|hævet",
+    r"snakket|brukte|tatt",
+    r"oldu|çaldı|söyledi|konuştum|kullandı|çekti|kibardı",
+]

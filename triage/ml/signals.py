@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 from triage.ml.lexicons import (
     HUMAN_NEGATIONS,
+    HUMAN_NOUNS,
     HUMAN_REQUESTS,
     INJECTION,
     LEGAL,
+    NARRATIVE,
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
+    REQUEST_CUES,
     VULNERABLE,
 )
 
@@ -56,6 +59,25 @@ _VULNERABLE = _compile(VULNERABLE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
+def _union(alternatives: list[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+
+
+_NOUN_RE = _union(HUMAN_NOUNS)
+_CUE_RE = _union(REQUEST_CUES)
+_NARRATIVE_RE = _union(NARRATIVE)
+_CLAUSE_RE = re.compile(r"[^.,;:!?¿¡\n]+")
+
+
+def _generic_request(low: str) -> str | None:
+    """A clause with a person word and a request cue and no narrative marker."""
+    for clause in _CLAUSE_RE.findall(low):
+        noun, cue = _NOUN_RE.search(clause), _CUE_RE.search(clause)
+        if noun and cue and not _NARRATIVE_RE.search(clause):
+            return clause.strip()
+    return None
+
+
 def _first_hit(
     text: str, patterns: list[tuple[str, re.Pattern[str]]]
 ) -> tuple[str, str] | None:
@@ -79,7 +101,10 @@ def wants_human(text: str) -> Signal:
     hit = _first_hit(low, _HUMAN)
     if hit:
         return Signal(True, 0.95, f"asks for a human [{hit[0]}]: {hit[1]!r}")
-    return Signal(False, 0.9, "no request for a person")
+    clause = _generic_request(low)
+    if clause:
+        return Signal(True, 0.8, f"asks for a person: {clause[:60]!r}")
+    return Signal(False, 0.85, "no request for a person")
 
 
 
