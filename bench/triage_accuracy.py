@@ -20,10 +20,10 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from triage.ml import classifier, datasets  # noqa: E402
-from triage.ml.encoder import get_encoder  # noqa: E402
-from triage.ml.priority import URGENT_CATEGORIES, priority  # noqa: E402
-from triage.ml.signals import wants_human  # noqa: E402
+from triage.ml import classifier, datasets
+from triage.ml.encoder import get_encoder
+from triage.ml.priority import URGENT_CATEGORIES, priority
+from triage.ml.signals import wants_human
 
 
 def line(name: str, value: float, unit: str) -> None:
@@ -91,7 +91,11 @@ def serving_rss() -> float:
     )
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -121,8 +125,11 @@ def main() -> None:
         train_t, train_y, enc.encode(train_t, batch_size=64),
         test_t, test_y, enc.encode(test_t, batch_size=64),
     )  # fmt: skip
-    line("bench_peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-         "MB")
+    line(
+        "bench_peak_rss_mb",
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "MB",
+    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ def retrieve(
     sims = (matrix[:-1] @ matrix[-1].T).toarray().ravel()
     scores = []
     for article, sim in zip(kb, sims, strict=True):
-        score = float(sim) + (CATEGORY_BONUS if article.get("category") == category else 0)
+        score = float(sim) + (
+            CATEGORY_BONUS if article.get("category") == category else 0
+        )
         same_lang = language is None or article.get("language") == language
         scores.append((same_lang, score, article))
     ranked = sorted(scores, key=lambda s: (s[0], s[1]), reverse=True)
@@ -83,10 +85,14 @@ def compose(hits: Sequence[Hit], *, language: str, max_articles: int = 2) -> Dra
         return Draft("", language, (), False)
     parts = [hello]
     for hit in used:
-        parts.append(f"{str(hit.article.get('body', '')).strip()} [{hit.article['id']}]")
+        parts.append(
+            f"{str(hit.article.get('body', '')).strip()} [{hit.article['id']}]"
+        )
     parts.append(bye)
     other = any(h.article.get("language") not in (None, language) for h in used)
-    return Draft("\n\n".join(parts), language, tuple(str(h.article["id"]) for h in used), other)
+    return Draft(
+        "\n\n".join(parts), language, tuple(str(h.article["id"]) for h in used), other
+    )
 
 
 def _pick(hits: Sequence[Hit], max_articles: int) -> list[Hit]:
@@ -107,5 +113,3 @@ def draft_reply(
     """Retrieve and compose in one call; an empty draft means "no grounding"."""
     hits = retrieve(text, kb, category=category, language=language)
     return compose(hits, language=language)
-
-

@@ -140,7 +140,9 @@ class MiniLMEncoder:
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         scores /= scores.sum(-1, keepdims=True)
         ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, seq, dim)
-        attn = ctx @ w[p + "attention.output.dense.w"] + w[p + "attention.output.dense.b"]
+        attn = (
+            ctx @ w[p + "attention.output.dense.w"] + w[p + "attention.output.dense.b"]
+        )
         h = _layer_norm(
             h + attn,
             w[p + "attention.output.LayerNorm.w"],

@@ -25,19 +25,21 @@ MONEY_BACK = {
     "compensation": r"compensat\w*|kompensation\w*|entschädig\w*|"
     r"indemni\w*|compensación|risarciment\w*|schadevergoed\w*|odszkodowan\w*",
 }
-_MONEY_RE = {kind: re.compile(rf"\b(?:{p})", re.I) for kind, p in MONEY_BACK.items()}
+_MONEY_RE = {
+    kind: re.compile(rf"\b(?:{p})", re.IGNORECASE) for kind, p in MONEY_BACK.items()
+}
 _COMMIT_RE = re.compile(
     r"\b(?:we(?:'ll| will| have| are going to)|i(?:'ll| will| have)|you(?:'ll| will)"
     r" (?:receive|get|be)|will be|guarantee\w*|promise\w*|vi kommer|du får|wir werden|"
     r"sie erhalten|nous allons|vous recevrez|recibirá|riceverà|u ontvangt)\b",
-    re.I,
+    re.IGNORECASE,
 )
 _LEAK_RE = re.compile(
     r"system prompt|internal note|my instructions|as an ai(?: language model)?|"
     r"<\s*/?\s*(?:system|instructions?)\s*>",
-    re.I,
+    re.IGNORECASE,
 )
-_URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.I)
+_URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 _SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
@@ -77,8 +79,10 @@ def _promises(draft: str, allowed: set[str]) -> list[Violation]:
         for kind, pattern in _MONEY_RE.items():
             if kind not in allowed and pattern.search(sentence):
                 out.append(
-                    Violation("promise", f"promises {kind} outside policy: "
-                              f"{sentence.strip()[:80]!r}")
+                    Violation(
+                        "promise",
+                        f"promises {kind} outside policy: {sentence.strip()[:80]!r}",
+                    )
                 )
     return out
 
@@ -122,7 +126,7 @@ def _links(draft: str, allowed: Iterable[str]) -> list[Violation]:
     allowed = [d.lower().lstrip(".") for d in allowed]
     out = []
     for url in _URL_RE.findall(draft):
-        host = (urlsplit(url if "://" in url else f"http://{url}").hostname or "")
+        host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
         if not any(host == d or host.endswith("." + d) for d in allowed):
             out.append(Violation("link", f"link to {host or url!r} not allowed"))
     return out
@@ -132,8 +136,9 @@ def _links(draft: str, allowed: Iterable[str]) -> list[Violation]:
 _ANGLE_RE = re.compile(r"[<>‹›«»〈〉《》＜＞⟨⟩❮❯]{2,}")
 
 
-def wrap_customer_text(text: str, *, label: str = "customer_message",
-                       nonce: str | None = None) -> str:
+def wrap_customer_text(
+    text: str, *, label: str = "customer_message", nonce: str | None = None
+) -> str:
     """Customer text as inert data between delimiters the customer cannot guess.
 
     Runs of angle-bracket look-alikes are broken up (after NFKC folds full-width

@@ -107,8 +107,6 @@ def wants_human(text: str) -> Signal:
     return Signal(False, 0.85, "no request for a person")
 
 
-
-
 def sentiment(text: str) -> Sentiment:
     """Lexicon polarity over several languages; exclamation and caps add weight."""
     words = _WORD_RE.findall(text.lower())

@@ -63,8 +63,12 @@ def test_ordinary_message_has_no_risk_flags():
 
 
 def test_fraud_category_and_legal_threat_are_flagged():
-    kinds = {f.kind for f in risk_flags("My lawyer will hear about this",
-                                        category="compromised_card")}
+    kinds = {
+        f.kind
+        for f in risk_flags(
+            "My lawyer will hear about this", category="compromised_card"
+        )
+    }
     assert kinds == {"fraud", "legal_threat"}
 
 
