@@ -127,7 +127,14 @@ def _embed(texts: Sequence[str]) -> np.ndarray | None:
 def _fit_head(x: sparse.csr_matrix, labels: Sequence[str], c: float) -> Head:
     lr = LogisticRegression(C=c, max_iter=3000)
     lr.fit(x, labels)
-    return Head(lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32))
+    coef, intercept = lr.coef_, lr.intercept_
+    if coef.shape[0] == 1:
+        # Two classes give one logit z; softmax over (-z/2, z/2) equals sigmoid(z).
+        coef, intercept = (
+            np.vstack([-coef / 2, coef / 2]),
+            np.r_[-intercept, intercept] / 2,
+        )
+    return Head(coef.astype(np.float32), intercept.astype(np.float32))
 
 
 def train(
