@@ -7,6 +7,7 @@ test set; latency is one message at a time, end to end through ``predict``.
 
 from __future__ import annotations
 
+import os
 import random
 import resource
 import subprocess
@@ -101,6 +102,8 @@ def serving_rss() -> float:
 
 
 def main() -> None:
+    # Latency is only meaningful with the load it was measured under.
+    line("loadavg_1m_at_start", os.getloadavg()[0], "procs")
     test_t, test_y = datasets.banking77("test")
     train_t, train_y = datasets.banking77("train")
     preds = serving(test_t, test_y)
