@@ -40,22 +40,14 @@ class Prediction:
 
 @dataclass
 class Head:
-    """A multinomial logistic-regression head stored as float32 arrays."""
+    """A multinomial logistic-regression head stored as float32 arrays.
 
-    coef: np.ndarray
+    Weights are kept as (features, classes) in C order: sparse @ dense is then a
+    row gather, while a transposed view makes scipy copy 7 MB on every call.
+    """
+
+    coef_t: np.ndarray
     intercept: np.ndarray
-
-    def __post_init__(self) -> None:
-        # (features, classes) in C order: sparse @ dense is then a row gather; with
-        # a transposed view scipy copies 7 MB on every call.
-        self.coef_t = np.ascontiguousarray(self.coef.T)
-
-    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
-        self.__dict__.update(state)
-        self.__post_init__()
-
-    def __getstate__(self) -> dict[str, np.ndarray]:
-        return {"coef": self.coef, "intercept": self.intercept}
 
     def proba(self, x: sparse.csr_matrix | np.ndarray) -> np.ndarray:
         logits = np.asarray(x @ self.coef_t) + self.intercept
@@ -149,7 +141,9 @@ def _fit_head(x: sparse.csr_matrix, labels: Sequence[str], c: float) -> Head:
             np.vstack([-coef / 2, coef / 2]),
             np.r_[-intercept, intercept] / 2,
         )
-    return Head(coef.astype(np.float32), intercept.astype(np.float32))
+    return Head(
+        np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32)
+    )
 
 
 def train(

