@@ -45,6 +45,7 @@ def serving(texts: list[str], labels: list[str]) -> list[classifier.Prediction]:
     line("banking77_macro_f1", 100 * f1, "%")
     line("classify_p50_ms", float(np.percentile(times, 50)), "ms")
     line("classify_p95_ms", float(np.percentile(times, 95)), "ms")
+    line("loadavg_1m_after_latency", os.getloadavg()[0], "procs")
     return preds
 
 
