@@ -52,7 +52,10 @@ def serving(texts: list[str], labels: list[str]) -> list[classifier.Prediction]:
 def urgent(texts, labels, preds) -> None:
     truth = np.array([y in URGENT_CATEGORIES for y in labels])
     said = np.array(
-        [priority(t, p.category).level == "urgent" for t, p in zip(texts, preds)]
+        [
+            priority(t, p.category).level == "urgent"
+            for t, p in zip(texts, preds, strict=False)
+        ]
     )
     line("urgent_recall", 100 * (truth & said).sum() / truth.sum(), "%")
     line("urgent_precision", 100 * (truth & said).sum() / said.sum(), "%")
@@ -70,7 +73,7 @@ def few_shot(train_t, train_y, train_e, test_t, test_y, test_e) -> None:
             embeddings=train_e[idx],
         )  # fmt: skip
         preds = model.predict_many(test_t, embeddings=test_e)
-        acc = np.mean([p.category == y for p, y in zip(preds, test_y)])
+        acc = np.mean([p.category == y for p, y in zip(preds, test_y, strict=False)])
         line(f"banking77_accuracy_{k}shot", 100 * acc, "%")
 
 
@@ -114,7 +117,7 @@ def main() -> None:
         return
     model = classifier.load()
     tfidf = model.predict_many(test_t, use_embeddings=False)
-    acc = np.mean([p.category == y for p, y in zip(tfidf, test_y)])
+    acc = np.mean([p.category == y for p, y in zip(tfidf, test_y, strict=False)])
     line("tfidf_only_accuracy", 100 * acc, "%")
     in_scope_oos = np.mean([p.out_of_scope for p in preds])
     line("oos_false_alarm_in_scope", 100 * in_scope_oos, "%")

@@ -6,7 +6,9 @@ KB = [
     {
         "id": "kb-lost",
         "title": "Lost or stolen card",
-        "body": "Freeze your card in the app under Card > Freeze, then order a new one.",
+        "body": (
+            "Freeze your card in the app under Card > Freeze, then order a new one."
+        ),
         "language": "en",
         "category": "lost_or_stolen_card",
     },
