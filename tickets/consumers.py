@@ -218,7 +218,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _db(func):
-    return database_sync_to_async(func)
+    # Not thread-sensitive: chats are independent, so their database work runs
+    # on a pool of threads (one connection each) instead of queueing every
+    # customer of the process behind one thread.
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _reload(key: str):

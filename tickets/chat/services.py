@@ -104,14 +104,8 @@ def chat_message_send(
     """
     text = _clean_text(text)
     client_msg_id = _clean_client_id(client_msg_id)
-    existing = _already_sent(session_key, client_msg_id)
-    if existing is not None:
-        return Sent(message=existing, created=False)
-    _limit("session", session_key, settings.CHAT_RATE_PER_SESSION, window=60)
-    if ip:
-        _limit("ip", ip, settings.CHAT_RATE_PER_IP, window=60)
     try:
-        return _store(session_key, client_msg_id, text)
+        return _store(session_key, client_msg_id, text, ip)
     except IntegrityError:
         existing = _already_sent(session_key, client_msg_id)
         if existing is None:
@@ -129,13 +123,19 @@ def _already_sent(session_key: str, client_msg_id: str) -> Message | None:
 
 
 @transaction.atomic
-def _store(session_key: str, client_msg_id: str, text: str) -> Sent:
-    session = _lock(session_key)
-    row = ChatClientMessage.objects.filter(
+def _store(session_key: str, client_msg_id: str, text: str, ip: str | None) -> Sent:
+    session = _lock(session_key, related=False)
+    # Slices, not .first(): a unique lookup needs no ORDER BY to compile, and
+    # this is the hot path of every chat message.
+    stored = ChatClientMessage.objects.filter(
         session=session, client_msg_id=client_msg_id
-    ).first()
-    if row is not None:
-        return Sent(message=row.message, created=False)
+    ).values_list("message_id", flat=True)[:1]
+    if stored:
+        message = Message.objects.get(pk=stored[0])
+        return Sent(message=message, created=False)  # a resend costs no quota
+    _limit("session", session_key, settings.CHAT_RATE_PER_SESSION, window=60)
+    if ip:
+        _limit("ip", ip, settings.CHAT_RATE_PER_IP, window=60)
     message = _add_customer_message(session, text)
     ChatClientMessage.objects.create(
         session=session, client_msg_id=client_msg_id, message=message
@@ -225,16 +225,14 @@ def chat_contact_set(*, session_key: str, email: str) -> ChatSession:
     return session
 
 
-def _lock(session_key: str) -> ChatSession:
-    session = (
-        ChatSession.objects.select_for_update(of=("self",))
-        .select_related("ticket", "customer")
-        .filter(key=session_key)
-        .first()
-    )
-    if session is None:
+def _lock(session_key: str, *, related: bool = True) -> ChatSession:
+    sessions = ChatSession.objects.select_for_update(of=("self",))
+    if related:
+        sessions = sessions.select_related("ticket", "customer")
+    found = list(sessions.filter(key=session_key)[:1])
+    if not found:
         raise SessionNotFound("bad_token", "this chat session no longer exists")
-    return session
+    return found[0]
 
 
 def _limit(scope: str, key: str, limit: int, *, window: int) -> None:
