@@ -43,18 +43,20 @@
       var saved = JSON.parse(localStorage.getItem(storeKey) || "{}");
       return {
         token: saved.token || null,
+        maxChars: saved.maxChars || 0,
         lastId: 0, // the last message shown by this page view
         pending: Array.isArray(saved.pending) ? saved.pending : [],
         open: !!saved.open,
       };
     } catch (e) {
-      return { token: null, lastId: 0, pending: [], open: false };
+      return { token: null, maxChars: 0, lastId: 0, pending: [], open: false };
     }
   }
   function save() {
     try {
       localStorage.setItem(storeKey, JSON.stringify({
-        token: state.token, pending: state.pending, open: state.open,
+        token: state.token, maxChars: state.maxChars,
+        pending: state.pending, open: state.open,
       }));
     } catch (e) {
       /* private mode: the conversation still works for this page view */
@@ -247,8 +249,11 @@
       language: (navigator.language || "").slice(0, 2),
     }).then(function (data) {
       state.token = data.token;
+      state.maxChars = data.max_message_chars;
       save();
     })).then(function () {
+      // The desk refuses longer messages anyway; this stops them being typed.
+      if (state.maxChars) input.maxLength = state.maxChars;
       state.pending.forEach(showPending);
       connect();
     }).catch(function (error) {
