@@ -185,6 +185,7 @@ MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 20_000)
 CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", [])
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_SESSION_MAX_AGE = env_int("CHAT_SESSION_MAX_AGE", 30 * 24 * 3600)
+# Limits per window; 0 turns one off.
 CHAT_RATE_PER_SESSION = env_int("CHAT_RATE_PER_SESSION", 20)  # messages/minute
 CHAT_RATE_PER_IP = env_int("CHAT_RATE_PER_IP", 120)  # messages/minute
 CHAT_SESSIONS_PER_IP = env_int("CHAT_SESSIONS_PER_IP", 30)  # new sessions/hour
