@@ -201,6 +201,10 @@
           Math.max(1, Math.round(status.expected_wait_seconds / 60)) + " min.";
       }
     }
+    var queued = { waiting: 1, no_agents: 1, reply_by_email: 1 };
+    if (status.wants_human && queued[status.state]) {
+      text = "You asked for a person. " + text;
+    }
     statusLine.textContent = text;
     statusLine.setAttribute("data-state", status.state);
     contactRow.hidden = !!status.email && status.state !== "no_agents";
