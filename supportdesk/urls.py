@@ -12,4 +12,5 @@ urlpatterns = [
     ),
     path("api/", include("tickets.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("chat/", include("tickets.chat.urls")),
 ]
