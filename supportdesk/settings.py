@@ -81,7 +81,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if postgres and env_bool("DATABASE_POOL", True):
         # Under ASGI every request may run on a different thread, so
         # persistent per-thread connections do not help; a psycopg pool does.
         DATABASES["default"]["OPTIONS"] = {

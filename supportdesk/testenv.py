@@ -9,3 +9,6 @@ import os
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("CELERY_INPROCESS_WORKER", "false")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+# Test threads (consumers, race tests) keep their connections until the test
+# ends, which would drain a pool; tests use plain connections.
+os.environ.setdefault("DATABASE_POOL", "false")
