@@ -218,6 +218,9 @@ class _Wire:
         policy = self._message.policy.clone(linesep=linesep)
         return self._message.as_bytes(unixfrom=unixfrom, policy=policy)
 
+    def __getitem__(self, name: str):
+        return self._message[name]
+
     def __getattr__(self, name: str):
         return getattr(self._message, name)
 
