@@ -235,14 +235,14 @@ def test_bounce_of_our_reply_is_recorded_on_its_ticket(agent):
 
 def test_attachments_are_stored_with_safe_names():
     raw = (
-        "From: c@x.example\r\nTo: support@desk.example\r\nSubject: files\r\n"
-        "Message-ID: <att@x.example>\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="Z"\r\n\r\n'
-        "--Z\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
-        "--Z\r\nContent-Type: application/pdf\r\n"
-        'Content-Disposition: attachment; filename="../../etc/passwd.pdf"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--Z--\r\n"
-    ).encode()
+        b"From: c@x.example\r\nTo: support@desk.example\r\nSubject: files\r\n"
+        b"Message-ID: <att@x.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="Z"\r\n\r\n'
+        b"--Z\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        b"--Z\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="../../etc/passwd.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--Z--\r\n"
+    )
     receipt = receive(raw)
     row = Attachment.objects.get(message_id=receipt.message_pk)
     assert ".." not in row.filename and "/" not in row.filename
