@@ -6,6 +6,7 @@ import mailbox
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 
@@ -275,3 +276,16 @@ def test_garbage_is_stored_and_quarantined_or_kept():
     row = InboundEmail.objects.get(pk=receipt.inbound_id)
     assert bytes(row.raw).startswith(b"\x00\xff\xfe")
     assert row.status in (InboundStatus.QUARANTINED, InboundStatus.PROCESSED)
+
+
+def test_supervisor_sees_quarantined_mail_in_the_admin(client, supervisor, tmp_path):
+    ingest(tmp_path / "missing.eml")
+    supervisor.groups.add(Group.objects.get(name="supervisors"))
+    client.force_login(supervisor)
+    response = client.get("/admin/tickets/inboundemail/?status__exact=quarantined")
+    assert response.status_code == 200
+    assert b"quarantined" in response.content
+    row = InboundEmail.objects.get()
+    assert (
+        client.get(f"/admin/tickets/inboundemail/{row.pk}/change/").status_code == 200
+    )
