@@ -24,4 +24,4 @@ ci: ## What CI runs: lint, tests on SQLite, tests on PostgreSQL + Redis
 	bash .ci/run
 
 bench: ## Every benchmark (production shape on PostgreSQL + Redis; slow)
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all

@@ -2,7 +2,7 @@
 with 2 workers. Prints requests/s, p50 and p99 at 1, 8 and 32 clients, plus the
 SQL queries and server CPU per create.
 
-    .venv/bin/python bench/api_bench.py [--seconds 10]
+    .venv/bin/python -m bench.api_bench [--seconds 10]
 """
 
 import argparse
@@ -12,8 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import ROOT, fresh_database, http_request, load, report, server  # noqa: E402
+from bench.harness import ROOT, fresh_database, http_request, load, report, server
 
 SETUP = """
 from django.contrib.auth.models import User

@@ -2,7 +2,7 @@
 supervisor's API list (plain and filtered), the admin changelist and an admin
 search. Prints the SQL queries per page and the p50 time of each.
 
-    .venv/bin/python bench/list_bench.py [--tickets 100000] [--repeat 30]
+    .venv/bin/python -m bench.list_bench [--tickets 100000] [--repeat 30]
 """
 
 import argparse
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import fresh_database, report  # noqa: E402
+from bench.harness import fresh_database, report
 
 SEED_SQL = """
 INSERT INTO tickets_customer (email, name, preferred_language, created_at)

@@ -10,16 +10,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from supportdesk import realtime  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
+from tickets.chat.origins import ChatOriginValidator  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        # Staff sockets: same host only; chat sockets: also CHAT_ALLOWED_ORIGINS.
+        "websocket": ChatOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

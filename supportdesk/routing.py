@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from tickets.consumers import TicketWatchConsumer
+from tickets.consumers import ChatConsumer, TicketWatchConsumer
 
 websocket_urlpatterns = [
     path("ws/tickets/<int:ticket_id>/", TicketWatchConsumer.as_asgi()),
+    path("ws/chat/<str:token>/", ChatConsumer.as_asgi()),
 ]

@@ -128,6 +128,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Rate-limit counters must be shared by every web process, so with Redis
+# they live there; embedded, one process, local memory is enough.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNEL_LAYER_PREFIX", "supportdesk"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -171,6 +184,16 @@ SPECTACULAR_SETTINGS = {
 # Bodies over this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 256 * 1024)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 20_000)
+
+# --- Chat widget (docs/chat.md) -------------------------------------------
+# Origins of the web pages that may embed the widget ("*" for any page).
+CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", [])
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_SESSION_MAX_AGE = env_int("CHAT_SESSION_MAX_AGE", 30 * 24 * 3600)
+# Limits per window; 0 turns one off.
+CHAT_RATE_PER_SESSION = env_int("CHAT_RATE_PER_SESSION", 20)  # messages/minute
+CHAT_RATE_PER_IP = env_int("CHAT_RATE_PER_IP", 120)  # messages/minute
+CHAT_SESSIONS_PER_IP = env_int("CHAT_SESSIONS_PER_IP", 30)  # new sessions/hour
 
 # --- Email ---------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/inbound/email/", inbound_email, name="inbound-email"),
     path("api/", include("tickets.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("chat/", include("tickets.chat.urls")),
 ]

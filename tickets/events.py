@@ -54,3 +54,51 @@ def message_created(message: Message, audit: TicketEvent) -> dict[str, Any]:
             "created_at": message.created_at.isoformat(),
         },
     }
+
+
+# --- Chat: what a customer's browser may see --------------------------------
+# Customers get their own groups and their own, smaller events: never internal
+# notes, never who holds the ticket or how triage read it.
+
+
+def chat_group(ticket_id: int) -> str:
+    return f"chat-{ticket_id}"
+
+
+def chat_session_group(session_key: str) -> str:
+    return f"chatsession-{session_key}"
+
+
+def chat_message_public(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "author_kind": message.author_kind,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def chat_message(message: Message, audit: TicketEvent) -> dict[str, Any]:
+    return {
+        "type": "chat.message",
+        "seq": audit.pk,
+        "message": chat_message_public(message),
+    }
+
+
+def chat_ticket_changed(ticket: Ticket, audit: TicketEvent) -> dict[str, Any]:
+    return {
+        "type": "chat.ticket_changed",
+        "seq": audit.pk,
+        "ticket_id": ticket.pk,
+        "status": ticket.status,
+    }
+
+
+def chat_ticket_opened(ticket_id: int) -> dict[str, Any]:
+    return {"type": "chat.ticket", "ticket_id": ticket_id}
+
+
+def chat_typing(*, who: str, typing: bool) -> dict[str, Any]:
+    # Ephemeral: no sequence number, nothing stored, nothing to resync.
+    return {"type": "chat.typing", "who": who, "typing": typing}

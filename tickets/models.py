@@ -221,6 +221,56 @@ class TicketEvent(models.Model):
         return f"{self.kind} on #{self.ticket_id}"
 
 
+class ChatSession(models.Model):
+    """One browser's chat with the desk, reached through a signed token.
+
+    The ticket is opened by the first message, and replaced by a new one when
+    the customer writes again after the old ticket was closed.
+    """
+
+    key = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="chat_sessions"
+    )
+    ticket = models.ForeignKey(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chat_sessions",
+    )
+    # Where "we'll reply by email" goes; not verified, so never used to log in.
+    email = models.EmailField(max_length=254, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    created_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"chat {self.key}"
+
+
+class ChatClientMessage(models.Model):
+    """The client's id for a message it sent, so a resend is stored once."""
+
+    session = models.ForeignKey(
+        ChatSession, on_delete=models.CASCADE, related_name="client_messages"
+    )
+    client_msg_id = models.CharField(max_length=64)
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="chat_client"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "client_msg_id"], name="chat_client_msg_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.client_msg_id}"
+
+
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", "Received"  # stored, not processed yet (or crashed)
     PROCESSED = "processed", "Processed"

@@ -72,6 +72,10 @@ def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
         [events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP],
         events.ticket_updated(ticket, audit),
     )
+    if ticket.channel == Channel.CHAT:
+        publish_on_commit(
+            [events.chat_group(ticket.pk)], events.chat_ticket_changed(ticket, audit)
+        )
 
 
 def _publish_message(message: Message, audit: TicketEvent) -> None:
@@ -79,6 +83,12 @@ def _publish_message(message: Message, audit: TicketEvent) -> None:
         [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP],
         events.message_created(message, audit),
     )
+    # The customer's own group gets only what the customer may read.
+    if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
+        publish_on_commit(
+            [events.chat_group(message.ticket_id)],
+            events.chat_message(message, audit),
+        )
 
 
 def _enqueue_triage(message_id: int) -> None:

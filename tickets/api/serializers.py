@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from tickets.models import Attachment, Message, Priority, Ticket, TicketEvent
+from tickets.models import Priority
 from tickets.states import Action
 
 
@@ -44,37 +44,29 @@ class AssigneeSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(serializers.Serializer):
+    # Plain Serializer, not ModelSerializer: the fields are declared once
+    # instead of being introspected from the model on every instantiation.
+    id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    channel = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    category = serializers.CharField(read_only=True)
     priority = PriorityField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    sentiment = serializers.CharField(read_only=True)
+    wants_human = serializers.BooleanField(read_only=True)
     customer = PersonSerializer(read_only=True)
     assignee = AssigneeSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Ticket
-        fields = [
-            "id",
-            "reference",
-            "subject",
-            "channel",
-            "status",
-            "category",
-            "priority",
-            "language",
-            "sentiment",
-            "wants_human",
-            "customer",
-            "assignee",
-            "version",
-            "first_response_due",
-            "resolution_due",
-            "created_at",
-            "updated_at",
-            "first_response_at",
-            "resolved_at",
-            "closed_at",
-        ]
-        read_only_fields = fields
+    version = serializers.IntegerField(read_only=True)
+    first_response_due = serializers.DateTimeField(read_only=True)
+    resolution_due = serializers.DateTimeField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    first_response_at = serializers.DateTimeField(read_only=True)
+    resolved_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True)
 
 
 class TicketCreateSerializer(StrictSerializer):
@@ -84,31 +76,25 @@ class TicketCreateSerializer(StrictSerializer):
     customer_name = serializers.CharField(max_length=200, required=False, default="")
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Attachment
-        fields = ["id", "filename", "content_type", "size", "inline", "rejected_reason"]
-        read_only_fields = fields
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    filename = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    inline = serializers.BooleanField(read_only=True)
+    rejected_reason = serializers.CharField(read_only=True)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    direction = serializers.CharField(read_only=True)
+    author_kind = serializers.CharField(read_only=True)
+    channel = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    html = serializers.CharField(read_only=True)
     internal = serializers.BooleanField(source="is_internal_note", read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Message
-        fields = [
-            "id",
-            "direction",
-            "author_kind",
-            "channel",
-            "text",
-            "html",
-            "internal",
-            "attachments",
-            "created_at",
-        ]
-        read_only_fields = fields
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class MessageCreateSerializer(StrictSerializer):
@@ -120,10 +106,11 @@ class TransitionSerializer(StrictSerializer):
     action = serializers.ChoiceField(choices=[a.value for a in Action])
 
 
-class TicketEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
-
-    class Meta:
-        model = TicketEvent
-        fields = ["id", "kind", "actor", "actor_kind", "before", "after", "created_at"]
-        read_only_fields = fields
+class TicketEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor_kind = serializers.CharField(read_only=True)
+    before = serializers.JSONField(read_only=True)
+    after = serializers.JSONField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0003_subject_trigram'),
+        ('tickets', '0004_chat_session'),
     ]
 
     operations = [

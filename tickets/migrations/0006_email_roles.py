@@ -22,5 +22,5 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0004_email_intake")]
+    dependencies = [("tickets", "0005_email_intake")]
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
