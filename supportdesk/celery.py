@@ -19,7 +19,16 @@ app.conf.update(
     },
     # The memory transport polls; keep the embedded desk snappy.
     broker_transport_options={"polling_interval": 0.01},
-    beat_schedule={},
+    beat_schedule={
+        "poll-imap": {
+            "task": "tickets.poll_imap",
+            "schedule": float(os.environ.get("IMAP_POLL_SECONDS") or 60),
+        },
+        "deliver-email-sweep": {
+            "task": "tickets.deliver_email_sweep",
+            "schedule": 30.0,
+        },
+    },
 )
 app.autodiscover_tasks()
 

@@ -209,6 +209,29 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@supportdesk.localhost")
 
+# --- Email intake and outbox ---------------------------------------------
+# Shared secret of the inbound webhook (HMAC-SHA256 of the body); empty
+# disables the webhook.
+INBOUND_EMAIL_SECRET = env_str("INBOUND_EMAIL_SECRET", "")
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 30 * 1024 * 1024)
+EMAIL_MAX_ATTACHMENT_BYTES = env_int("EMAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+# Empty: every type is kept. Otherwise types or families ("image", "application/pdf").
+EMAIL_ALLOWED_ATTACHMENT_TYPES = env_list("EMAIL_ALLOWED_ATTACHMENT_TYPES", []) or None
+EMAIL_ACKNOWLEDGE = env_bool("EMAIL_ACKNOWLEDGE", True)
+EMAIL_AUTO_MAIL_WINDOW_SECONDS = env_int("EMAIL_AUTO_MAIL_WINDOW_SECONDS", 3600)
+EMAIL_OUTBOX_MAX_ATTEMPTS = env_int("EMAIL_OUTBOX_MAX_ATTEMPTS", 6)
+EMAIL_OUTBOX_BACKOFF_SECONDS = env_int("EMAIL_OUTBOX_BACKOFF_SECONDS", 30)
+EMAIL_OUTBOX_LEASE_SECONDS = env_int("EMAIL_OUTBOX_LEASE_SECONDS", 300)
+IMAP_HOST = env_str("IMAP_HOST", "")  # empty: the poller does nothing
+IMAP_PORT = env_int("IMAP_PORT", 993)
+IMAP_USER = env_str("IMAP_USER", "")
+IMAP_PASSWORD = env_str("IMAP_PASSWORD", "")
+IMAP_SSL = env_bool("IMAP_SSL", True)
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
+IMAP_DONE_FOLDER = env_str("IMAP_DONE_FOLDER", "")  # empty: flag it seen instead
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60)
+IMAP_BATCH = env_int("IMAP_BATCH", 200)
+
 # --- Triage --------------------------------------------------------------
 TRIAGE_BACKEND = env_str("TRIAGE_BACKEND", "local")
 if TRIAGE_BACKEND not in {"local", "openai"}:

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from supportdesk.views import healthz
+from tickets.views_email import inbound_email
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +11,7 @@ urlpatterns = [
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
     ),
+    path("api/inbound/email/", inbound_email, name="inbound-email"),
     path("api/", include("tickets.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("chat/", include("tickets.chat.urls")),

@@ -8,10 +8,13 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from tickets import email_services
 from tickets.models import (
     Attachment,
     Customer,
     CustomerIdentity,
+    EmailOutbox,
+    InboundEmail,
     Message,
     Ticket,
     TicketEvent,
@@ -82,6 +85,28 @@ class EventInline(admin.TabularInline):
         return False
 
 
+class OutboxInline(admin.TabularInline):
+    """Outgoing mail on the ticket: failures and bounces are visible here."""
+
+    model = EmailOutbox
+    extra = 0
+    fields = [
+        "kind",
+        "to_address",
+        "status",
+        "attempts",
+        "last_error",
+        "smtp_response",
+        "sent_at",
+        "bounced_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Ticket)
 class TicketAdmin(FastChangeList):
     list_display = [
@@ -117,7 +142,7 @@ class TicketAdmin(FastChangeList):
         "resolved_at",
         "closed_at",
     ]
-    inlines = [MessageInline, EventInline]
+    inlines = [MessageInline, OutboxInline, EventInline]
     ordering = ["-id"]
     list_per_page = 25
 
@@ -167,4 +192,58 @@ class TicketEventAdmin(FastChangeList):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(FastChangeList):
+    """Every received email, quarantined and failed ones included."""
+
+    list_display = [
+        "id",
+        "status",
+        "source",
+        "from_address",
+        "subject",
+        "ticket",
+        "received_at",
+    ]
+    list_filter = ["status", "source"]
+    search_fields = ["=from_address", "=rfc_message_id"]
+    raw_id_fields = ["ticket", "message"]
+    exclude = ["raw"]
+    readonly_fields = [
+        f.name for f in InboundEmail._meta.fields if f.name not in ("id", "raw")
+    ]
+    ordering = ["-id"]
+    actions = ["reprocess"]
+
+    @admin.action(description="Process the selected emails again")
+    def reprocess(self, request, queryset) -> None:
+        for inbound_id in queryset.values_list("pk", flat=True):
+            email_services.inbound_email_reprocess(inbound_id=inbound_id)
+        self.message_user(request, "Reprocessed.")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(EmailOutbox)
+class EmailOutboxAdmin(FastChangeList):
+    list_display = [
+        "id",
+        "ticket",
+        "kind",
+        "to_address",
+        "status",
+        "attempts",
+        "sent_at",
+        "bounced_at",
+    ]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["ticket", "message"]
+    readonly_fields = [f.name for f in EmailOutbox._meta.fields if f.name != "id"]
+    ordering = ["-id"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -269,3 +269,170 @@ class ChatClientMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}:{self.client_msg_id}"
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored, not processed yet (or crashed)
+    PROCESSED = "processed", "Processed"
+    NOISE = "noise", "Noise"  # auto-reply/bounce/list that matched no ticket
+    QUARANTINED = "quarantined", "Quarantined"
+    FAILED = "failed", "Failed"  # processing raised; the raw bytes are kept
+
+
+class InboundEmail(models.Model):
+    """One received email, exactly as it arrived, stored before anything else.
+
+    ``dedup_key`` makes redelivery idempotent under concurrency: it is the
+    Message-ID (or the raw bytes' hash when there is none), so a second insert
+    of the same message fails on the unique constraint instead of racing a
+    read-then-write check.
+    """
+
+    raw = models.BinaryField()
+    content_hash = models.CharField(max_length=64)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    rfc_message_id = models.CharField(max_length=998, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=16)  # command, webhook, imap
+    source_ref = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    error = models.TextField(blank=True)
+    flags = models.JSONField(default=dict, blank=True)
+    ticket = models.ForeignKey(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_emails",
+    )
+    message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_email",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="inbound_status"),
+            models.Index(fields=["ticket", "from_address"], name="inbound_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound {self.pk} {self.status} {self.subject[:40]}"
+
+
+class EmailThreadId(models.Model):
+    """Every Message-ID the desk has seen or sent, and the ticket it threads to.
+
+    The first claim wins (inserts ignore conflicts), so the index only grows
+    and a later message can never move an id to another ticket.
+    """
+
+    message_id = models.CharField(max_length=998, unique=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="thread_ids"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.message_id} -> #{self.ticket_id}"
+
+
+class OutboxStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class EmailOutbox(models.Model):
+    """One outgoing email, committed before it is sent.
+
+    ``idempotency_key`` fixes the Message-ID, so a resend after a crash
+    between SMTP and the status update is the same message, recognisable by
+    the receiver; ``lease_expires_at`` lets a crashed sender's claim lapse.
+    """
+
+    idempotency_key = models.UUIDField(unique=True)
+    rfc_message_id = models.CharField(max_length=255, unique=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="outbox")
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbox",
+    )
+    kind = models.CharField(max_length=16)  # reply, acknowledgement
+    automatic = models.BooleanField(default=False)
+    to_address = models.CharField(max_length=254)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    smtp_response = models.TextField(blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "email outbox"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="outbox_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox {self.pk} {self.status} to {self.to_address}"
+
+
+class AutoMailLog(models.Model):
+    """When the desk last sent an automatic mail to an address (loop guard)."""
+
+    address = models.CharField(max_length=254, unique=True)
+    last_sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.last_sent_at}"
+
+
+class ImapMailboxState(models.Model):
+    """How far the IMAP poller has read one mailbox folder.
+
+    UIDs are only meaningful within one UIDVALIDITY; when the server changes
+    it the poller starts over and the Message-ID dedup absorbs the repeats.
+    """
+
+    host = models.CharField(max_length=255)
+    user = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(default=0)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "user", "folder"], name="imap_mailbox_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}/{self.folder}"

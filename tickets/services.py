@@ -52,6 +52,21 @@ def _audit(
     )
 
 
+def audit_write(
+    *,
+    ticket: Ticket,
+    kind: str,
+    after: dict[str, Any] | None = None,
+    actor_kind: str = AuthorKind.SYSTEM,
+) -> TicketEvent:
+    """Record a system event (mail queued, sent, failed, bounced) and publish it."""
+    audit = _audit(
+        ticket=ticket, kind=kind, actor_id=None, actor_kind=actor_kind, after=after
+    )
+    _publish_ticket(ticket, audit)
+    return audit
+
+
 def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
     publish_on_commit(
         [events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP],
@@ -299,7 +314,16 @@ def message_add(
     _publish_message(message, audit)
     if not internal:
         _after_message(ticket, message)
+        _deliver(ticket, message)
     return message
+
+
+def _deliver(ticket: Ticket, message: Message) -> None:
+    """Replies on email tickets go out through the outbox, after commit."""
+    from tickets import outbox
+
+    if outbox.wants_email(message, ticket):
+        outbox.outbox_enqueue_reply(ticket=ticket, message=message)
 
 
 def _direction(author_kind: str, internal: bool) -> str:

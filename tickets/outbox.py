@@ -1,0 +1,307 @@
+"""Email out: replies are committed to the outbox first, then sent by a task.
+
+A send claims its row with a conditional UPDATE (``queued`` or a lapsed
+``sending`` lease -> ``sending``), talks SMTP outside any transaction, then
+marks the row ``sent`` only if it still holds that claim. The Message-ID
+derives from the row's idempotency key, so the one unavoidable duplicate (a
+crash after the server accepted the mail but before the mark) is the same
+message with the same Message-ID, which mail clients and our own intake
+recognise, rather than a second different mail.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage as DjangoEmailMessage
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tickets import services
+from tickets.email_services import (
+    desk_address,
+    email_ids_claim,
+    reply_token_for,
+    ticket_ref,
+)
+from tickets.intake import OutgoingReply, acknowledgement, build_reply, reply_address
+from tickets.intake.outgoing import make_message_id
+from tickets.models import (
+    AuthorKind,
+    Channel,
+    Direction,
+    EmailOutbox,
+    Message,
+    OutboxStatus,
+    Ticket,
+)
+
+logger = logging.getLogger(__name__)
+
+SENT = "sent"
+RETRY = "retry"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+
+def wants_email(message: Message, ticket: Ticket) -> bool:
+    """Agent and AI replies on email tickets go out by email."""
+    return (
+        ticket.channel == Channel.EMAIL
+        and not message.is_internal_note
+        and message.author_kind in (AuthorKind.AGENT, AuthorKind.AI)
+    )
+
+
+def outbox_enqueue_reply(*, ticket: Ticket, message: Message) -> EmailOutbox | None:
+    """Queue ``message`` for the customer; called inside ``message_add``."""
+    if not ticket.customer.email:
+        return None
+    return _enqueue(
+        ticket=ticket,
+        message=message,
+        kind="reply",
+        text=message.text,
+        html=message.html,
+        automatic=message.author_kind == AuthorKind.AI,
+    )
+
+
+def outbox_enqueue_acknowledgement(*, ticket: Ticket, message: Message) -> EmailOutbox:
+    language = ticket.customer.preferred_language or ticket.language or "en"
+    text = acknowledgement(
+        language, ticket_ref=ticket_ref(ticket.pk), name=ticket.customer.name
+    )
+    return _enqueue(
+        ticket=ticket,
+        message=None,
+        kind="acknowledgement",
+        text=text,
+        html="",
+        automatic=True,
+        language=language,
+    )
+
+
+def _enqueue(
+    *,
+    ticket: Ticket,
+    message: Message | None,
+    kind: str,
+    text: str,
+    html: str,
+    automatic: bool,
+    language: str = "",
+) -> EmailOutbox:
+    from tickets.tasks import deliver_email
+
+    key = uuid.uuid4()
+    _, domain = desk_address()
+    parent = _parent(ticket.pk)
+    row = EmailOutbox.objects.create(
+        idempotency_key=key,
+        rfc_message_id=make_message_id(str(key), domain=domain),
+        ticket=ticket,
+        message=message,
+        kind=kind,
+        automatic=automatic,
+        to_address=ticket.customer.email,
+        text=text,
+        html=html,
+        language=language or ticket.language or "en",
+        in_reply_to=parent.message_id if parent else "",
+        references=_references(parent),
+        next_attempt_at=timezone.now(),
+    )
+    # What the desk sends is indexed too, so a reply quoting only it threads.
+    email_ids_claim(ids=[row.rfc_message_id], ticket_id=ticket.pk)
+    services.audit_write(
+        ticket=ticket,
+        kind="email.queued",
+        after={"outbox_id": row.pk, "kind": kind, "to": row.to_address},
+    )
+    deliver_email.delay_on_commit(row.pk)
+    return row
+
+
+def _parent(ticket_id: int) -> Message | None:
+    return (
+        Message.objects.filter(ticket_id=ticket_id, direction=Direction.INBOUND)
+        .exclude(message_id="")
+        .order_by("-id")
+        .only("message_id", "references")
+        .first()
+    )
+
+
+def _references(parent: Message | None) -> str:
+    if parent is None:
+        return ""
+    return " ".join([*parent.references.split(), parent.message_id])
+
+
+# --- sending ----------------------------------------------------------------
+
+
+def outbox_send(*, outbox_id: int, now: datetime | None = None) -> str:
+    """Send one outbox row if it is due and nobody else holds it."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS)
+    claimed = EmailOutbox.objects.filter(
+        Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
+        | Q(status=OutboxStatus.SENDING, lease_expires_at__lte=now),
+        pk=outbox_id,
+    ).update(
+        status=OutboxStatus.SENDING,
+        lease_expires_at=now + lease,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return SKIPPED
+    row = EmailOutbox.objects.select_related("ticket").get(pk=outbox_id)
+    attempt = row.attempts
+    try:
+        response = _deliver(row)
+    except Exception as exc:  # SMTP, DNS, socket: all retried the same way
+        return _failed_attempt(row, attempt, exc, now)
+    marked = EmailOutbox.objects.filter(
+        pk=row.pk, status=OutboxStatus.SENDING, attempts=attempt
+    ).update(
+        status=OutboxStatus.SENT,
+        sent_at=timezone.now(),
+        smtp_response=response,
+        last_error="",
+        lease_expires_at=None,
+    )
+    if marked:
+        services.audit_write(
+            ticket=row.ticket,
+            kind="email.sent",
+            after={"outbox_id": row.pk, "message_id": row.rfc_message_id},
+        )
+    return SENT
+
+
+def _failed_attempt(row: EmailOutbox, attempt: int, exc: Exception, now) -> str:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    logger.warning("outbox %s attempt %s failed: %s", row.pk, attempt, error)
+    final = attempt >= settings.EMAIL_OUTBOX_MAX_ATTEMPTS
+    backoff = settings.EMAIL_OUTBOX_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    with transaction.atomic():
+        EmailOutbox.objects.filter(pk=row.pk, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.FAILED if final else OutboxStatus.QUEUED,
+            last_error=error,
+            next_attempt_at=None if final else now + timedelta(seconds=backoff),
+            lease_expires_at=None,
+        )
+        services.audit_write(
+            ticket=row.ticket,
+            kind="email.failed" if final else "email.retrying",
+            after={"outbox_id": row.pk, "attempt": attempt, "error": error},
+        )
+    return FAILED if final else RETRY
+
+
+class _Wire:
+    """A stdlib message that Django's mail backends can write: they call
+    ``as_bytes(linesep=...)``, which only Django's own MIME classes accept."""
+
+    def __init__(self, message) -> None:
+        self._message = message
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        policy = self._message.policy.clone(linesep=linesep)
+        return self._message.as_bytes(unixfrom=unixfrom, policy=policy)
+
+    def __getitem__(self, name: str):
+        return self._message[name]
+
+    def __getattr__(self, name: str):
+        return getattr(self._message, name)
+
+
+class _Prebuilt(DjangoEmailMessage):
+    def __init__(self, message, *, sender: str, recipients: list[str]) -> None:
+        super().__init__(from_email=sender, to=recipients)
+        self._prebuilt = message
+
+    def message(self):
+        return _Wire(self._prebuilt)
+
+
+def build_outgoing(row: EmailOutbox):
+    """The exact message for a row; rebuilt identically on every attempt."""
+    mailbox, domain = desk_address()
+    reply = OutgoingReply(
+        idempotency_key=str(row.idempotency_key),
+        ticket_ref=ticket_ref(row.ticket_id),
+        subject=row.ticket.subject,
+        from_address=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to_address],
+        reply_to=reply_address(
+            reply_token_for(row.ticket_id), mailbox=mailbox, domain=domain
+        ),
+        text=row.text,
+        html=row.html or None,
+        in_reply_to=row.in_reply_to or None,
+        references=row.references.split(),
+        automatic=row.automatic,
+        language=row.language or "en",
+        date=row.created_at,
+    )
+    return build_reply(reply, domain=domain)
+
+
+def _deliver(row: EmailOutbox) -> str:
+    message = build_outgoing(row)
+    sender = desk_address()
+    connection = get_connection(fail_silently=False)
+    sent = connection.send_messages(
+        [_Prebuilt(message, sender="@".join(sender), recipients=[row.to_address])]
+    )
+    if not sent:
+        raise RuntimeError("the mail backend accepted nothing")
+    host = getattr(connection, "host", "")
+    port = getattr(connection, "port", "")
+    where = f" by {host}:{port}" if host else ""
+    return f"accepted{where} as {row.rfc_message_id}"
+
+
+def outbox_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Rows a retry sweep should try now: due retries and lapsed leases."""
+    now = now or timezone.now()
+    rows = EmailOutbox.objects.filter(
+        Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
+        | Q(status=OutboxStatus.SENDING, lease_expires_at__lte=now)
+    )
+    return list(rows.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+# --- bounces ----------------------------------------------------------------
+
+
+def outbox_record_bounce(
+    *, ticket_id: int, original_message_id: str, reason: str
+) -> None:
+    """A bounce of the desk's own mail: flag the outbox row and audit it."""
+    row = EmailOutbox.objects.filter(
+        ticket_id=ticket_id, rfc_message_id=original_message_id
+    ).first()
+    if row is not None:
+        EmailOutbox.objects.filter(pk=row.pk, bounced_at__isnull=True).update(
+            bounced_at=timezone.now()
+        )
+    services.audit_write(
+        ticket=Ticket.objects.get(pk=ticket_id),
+        kind="email.bounced",
+        after={
+            "outbox_id": row.pk if row else None,
+            "message_id": original_message_id,
+            "reason": reason,
+        },
+    )

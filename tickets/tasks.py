@@ -1,0 +1,28 @@
+"""Celery tasks of the email intake and outbox: thin wrappers over services."""
+
+from celery import shared_task
+
+from tickets import outbox
+
+
+@shared_task(name="tickets.deliver_email", acks_late=True)
+def deliver_email(outbox_id: int) -> str:
+    """Send one outbox row; a second run finds it claimed or sent and skips."""
+    return outbox.outbox_send(outbox_id=outbox_id)
+
+
+@shared_task(name="tickets.deliver_email_sweep", acks_late=True)
+def deliver_email_sweep() -> int:
+    """Beat: retry due rows (backoff) and rows whose sender's lease lapsed."""
+    due = outbox.outbox_due()
+    for outbox_id in due:
+        deliver_email.delay(outbox_id)
+    return len(due)
+
+
+@shared_task(name="tickets.poll_imap", acks_late=True)
+def poll_imap() -> int:
+    """Beat: read new mail from the configured IMAP folder."""
+    from tickets import imap
+
+    return imap.imap_poll()

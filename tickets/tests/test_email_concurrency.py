@@ -1,0 +1,38 @@
+"""Redelivery racing itself on PostgreSQL: the unique key lets one insert win."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from tickets.email_services import email_receive
+from tickets.models import InboundEmail
+from tickets.tests.conftest import make_raw
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_redelivery_is_stored_once(settings, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for real concurrent transactions")
+    settings.MEDIA_ROOT = tmp_path
+    settings.EMAIL_ACKNOWLEDGE = False
+    raw = make_raw(message_id="<race@x.example>")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(email_receive(raw=raw, source="race").outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["duplicate"] * 3 + ["new"]
+    assert InboundEmail.objects.count() == 1
