@@ -53,17 +53,22 @@ def _audit(
 
 
 def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
-    publish_on_commit(
-        [events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP],
-        events.ticket_updated(ticket, audit),
-    )
+    from agents import services as agent_services
+
+    event = events.ticket_updated(ticket, audit)
+    publish_on_commit([events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP], event)
+    # Agents' consoles read from their own event log; dispatch reacts too.
+    agent_services.ticket_changed(ticket=ticket, audit=audit, event=event)
 
 
 def _publish_message(message: Message, audit: TicketEvent) -> None:
+    from agents import services as agent_services
+
+    event = events.message_created(message, audit)
     publish_on_commit(
-        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP],
-        events.message_created(message, audit),
+        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP], event
     )
+    agent_services.message_created(message=message, event=event)
 
 
 def _enqueue_triage(message_id: int) -> None:
