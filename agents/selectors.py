@@ -66,3 +66,11 @@ def pool_counts() -> dict[str, Any]:
     )
     online = AgentProfile.objects.exclude(status="offline").count()
     return {"waiting": waiting, "offered": offered, "urgent": urgent, "online": online}
+
+
+def agent_holds(*, user_id: int, ticket_id: int) -> bool:
+    return Ticket.objects.filter(
+        pk=ticket_id,
+        assignee_id=user_id,
+        status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER],
+    ).exists()

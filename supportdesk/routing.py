@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from agents.routing import websocket_urlpatterns as agent_urlpatterns
 from tickets.consumers import TicketWatchConsumer
 
 websocket_urlpatterns = [
     path("ws/tickets/<int:ticket_id>/", TicketWatchConsumer.as_asgi()),
+    *agent_urlpatterns,
 ]
