@@ -60,6 +60,17 @@ def _send_now(user_id: int, event: dict[str, Any]) -> None:
         logger.exception("notifying %s of %s failed", group, event.get("type"))
 
 
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """An unlogged snapshot (queue counts) to every console in ``group``."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "pool.event", "event": event})
+    except Exception:
+        logger.exception("sending %s to %s failed", event.get("type"), group)
+
+
 def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> None:
     """Log ``event`` for each agent, then notify their consoles after commit."""
     with transaction.atomic():
