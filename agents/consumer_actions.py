@@ -1,10 +1,19 @@
 """What an agent console may ask for over ``/ws/agent/``: one service call each."""
 
-from channels.db import database_sync_to_async as db
+from channels.db import database_sync_to_async
 
 from agents import dispatch, events, selectors, services
 from tickets import events as ticket_events
 from tickets.models import Ticket
+
+
+def db(function):
+    """Run ``function`` in the worker thread pool, not the one shared thread.
+
+    Thread-sensitive mode would queue every console's database work of a
+    process behind one thread; these calls share no thread-local state.
+    """
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _ticket_id(content: dict) -> int:

@@ -10,12 +10,11 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async as db
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from agents import events, selectors, services
-from agents.consumer_actions import HANDLERS
+from agents.consumer_actions import HANDLERS, db
 from agents.ratelimit import TokenBucket
 from tickets import events as ticket_events
 from tickets.services import TicketConflict, TicketNotFound
