@@ -10,14 +10,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
-from agents import events
+from agents import events, notify
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -50,25 +48,13 @@ def _next_seq(user_id: int) -> int:
 
 
 def _send_now(user_id: int, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    group = events.agent_group(user_id)
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "agent.event", "event": event})
-    except Exception:  # the log is the record; the console catches up later
-        logger.exception("notifying %s of %s failed", group, event.get("type"))
+    message = {"type": "agent.event", "event": event}
+    notify.group_send(events.agent_group(user_id), message)
 
 
 def send_to_group(group: str, event: dict[str, Any]) -> None:
     """An unlogged snapshot (queue counts) to every console in ``group``."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "pool.event", "event": event})
-    except Exception:
-        logger.exception("sending %s to %s failed", event.get("type"), group)
+    notify.group_send(group, {"type": "pool.event", "event": event})
 
 
 def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> None:

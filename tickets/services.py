@@ -56,9 +56,10 @@ def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
     from agents import services as agent_services
 
     event = events.ticket_updated(ticket, audit)
-    publish_on_commit([events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP], event)
     # Agents' consoles read from their own event log; dispatch reacts too.
+    # First, so the next offer goes out before the watchers are told.
     agent_services.ticket_changed(ticket=ticket, audit=audit, event=event)
+    publish_on_commit([events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP], event)
 
 
 def _publish_message(message: Message, audit: TicketEvent) -> None:
