@@ -43,4 +43,7 @@ def start() -> None:
             schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
         )
         beat.start()
+    from agents.sweeper import start_thread
+
+    start_thread()  # the agent pool's sub-second timers
     logger.info("in-process Celery worker started on %s", ", ".join(QUEUES))

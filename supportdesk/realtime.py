@@ -24,6 +24,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 _server_loop: asyncio.AbstractEventLoop | None = None
 _private_loop: asyncio.AbstractEventLoop | None = None
+_private_pid = 0
 _lock = threading.Lock()
 
 
@@ -34,7 +35,7 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _owning_loop() -> asyncio.AbstractEventLoop:
-    global _private_loop
+    global _private_loop, _private_pid
     # A sync view or database_sync_to_async call: the loop that called us.
     caller = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if (
@@ -46,8 +47,9 @@ def _owning_loop() -> asyncio.AbstractEventLoop:
     if _server_loop is not None and _server_loop.is_running():
         return _server_loop
     with _lock:
-        if _private_loop is None or _private_loop.is_closed():
-            _private_loop = asyncio.new_event_loop()
+        # A forked worker inherits the variable but not the thread.
+        if _private_loop is None or _private_pid != os.getpid():
+            _private_loop, _private_pid = asyncio.new_event_loop(), os.getpid()
             threading.Thread(
                 target=_private_loop.run_forever, name="realtime-loop", daemon=True
             ).start()

@@ -260,6 +260,16 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 
+# --- Agent pool ------------------------------------------------------------
+AGENT_OFFER_SECONDS = env_int("AGENT_OFFER_SECONDS", 20)
+# Heartbeats come every <= 5 s; silence this long means the agent is gone.
+AGENT_PRESENCE_TIMEOUT = env_float("AGENT_PRESENCE_TIMEOUT", 10.0)
+# A closed socket not replaced within this many seconds means offline.
+AGENT_DISCONNECT_GRACE = env_float("AGENT_DISCONNECT_GRACE", 3.0)
+AGENT_SWEEP_INTERVAL = env_float("AGENT_SWEEP_INTERVAL", 0.25)
+AGENT_WS_RATE = env_float("AGENT_WS_RATE", 20.0)  # frames per second
+AGENT_WS_BURST = env_int("AGENT_WS_BURST", 60)
+
 # --- Files, static, i18n -------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -68,10 +68,13 @@ def audit_write(
 
 
 def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
-    publish_on_commit(
-        [events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP],
-        events.ticket_updated(ticket, audit),
-    )
+    from agents import services as agent_services
+
+    event = events.ticket_updated(ticket, audit)
+    # Agents' consoles read from their own event log; dispatch reacts too.
+    # First, so the next offer goes out before the watchers are told.
+    agent_services.ticket_changed(ticket=ticket, audit=audit, event=event)
+    publish_on_commit([events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP], event)
     if ticket.channel == Channel.CHAT:
         publish_on_commit(
             [events.chat_group(ticket.pk)], events.chat_ticket_changed(ticket, audit)
@@ -79,10 +82,13 @@ def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
 
 
 def _publish_message(message: Message, audit: TicketEvent) -> None:
+    from agents import services as agent_services
+
+    event = events.message_created(message, audit)
     publish_on_commit(
-        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP],
-        events.message_created(message, audit),
+        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP], event
     )
+    agent_services.message_created(message=message, event=event)
     # The customer's own group gets only what the customer may read.
     if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
         publish_on_commit(

@@ -1,0 +1,144 @@
+"""The agent console's websocket, ``/ws/agent/`` (see docs/agent-protocol.md).
+
+Thin: authenticates, joins groups, hands actions to services and forwards
+events. The per-agent event log is the record; the channel layer only says
+"something new", so a missing or repeated notification is repaired here by
+reading the log after the last sequence number delivered.
+"""
+
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from agents import events, selectors, services
+from agents.consumer_actions import HANDLERS, db
+from agents.ratelimit import TokenBucket
+from tickets import events as ticket_events
+from tickets.services import TicketConflict, TicketNotFound
+from tickets.states import IllegalTransition
+
+logger = logging.getLogger(__name__)
+MAX_FRAME = 8192
+FLOOD_CLOSE_AFTER = 200  # frames dropped before the socket is closed
+ERRORS = {
+    TicketConflict: "conflict",
+    IllegalTransition: "illegal_transition",
+    TicketNotFound: "not_found",
+    services.AgentUnavailable: "unavailable",
+    PermissionError: "forbidden",
+    ValueError: "bad_request",
+}
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.role = await db(selectors.console_role)(user) if user else None
+        if self.role is None:
+            await self.close(code=4401 if not user or user.is_anonymous else 4403)
+            return
+        self.user_id, self.delivered, self.dropped = user.pk, 0, 0
+        self.bucket = TokenBucket(settings.AGENT_WS_RATE, settings.AGENT_WS_BURST)
+        self.joined = [events.POOL_GROUP]
+        if self.role == "agent":
+            self.joined.append(events.agent_group(user.pk))
+        else:
+            self.joined.append(ticket_events.SUPERVISORS_GROUP)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json(await db(self._hello)())
+        await self._catch_up()
+
+    def _hello(self) -> dict:
+        hello = {"type": "hello", "role": self.role, "queue": selectors.pool_counts()}
+        if self.role == "agent":
+            # Read the head first: what connecting causes (status, offers)
+            # then arrives as events after it.
+            head = selectors.agent_head(user_id=self.user_id)
+            self.delivered = self._last_seq(head)
+            services.agent_connect(user_id=self.user_id)
+            hello.update(head=head, agent=selectors.agent_state(user_id=self.user_id))
+        return hello
+
+    def _last_seq(self, head: int) -> int:
+        query = self.scope.get("query_string", b"").decode(errors="replace")
+        for part in query.split("&"):
+            name, _, value = part.partition("=")
+            if name == "last_seq" and value.isdigit():
+                return min(int(value), head)
+        return head  # a fresh console starts from the state in ``hello``
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "role", None) == "agent":
+            await db(services.agent_disconnect)(user_id=self.user_id)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if not self.bucket.take():
+            self.dropped += 1
+            if self.dropped >= FLOOD_CLOSE_AFTER:
+                await self.close(code=4429)
+            elif self.dropped % 50 == 1:
+                await self._error(None, "rate_limited", "slow down")
+            return
+        if text_data is None or len(text_data) > MAX_FRAME:
+            return await self._error(None, "bad_frame", "send JSON text frames")
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return await self._error(None, "bad_json", "frame is not JSON")
+        if not isinstance(content, dict):
+            return await self._error(None, "bad_frame", "frame must be an object")
+        await self._handle(content)
+
+    async def _handle(self, content: dict) -> None:
+        ref = content.get("id")
+        handler = HANDLERS.get(content.get("type"))
+        if handler is None:
+            return await self._error(ref, "unknown_type", "unknown message type")
+        try:
+            reply = await handler(self, content)
+        except tuple(ERRORS) as error:
+            code = next(c for kind, c in ERRORS.items() if isinstance(error, kind))
+            return await self._error(ref, code, str(error))
+        except Exception:
+            logger.exception("agent socket action %s failed", content.get("type"))
+            return await self._error(ref, "internal", "try again")
+        await self.send_json({"type": "reply", "re": ref, "ok": True, **reply})
+
+    async def _error(self, ref: Any, code: str, message: str) -> None:
+        frame = {"type": "error", "re": ref, "code": code, "message": message}
+        await self.send_json(frame)
+
+    async def _catch_up(self) -> None:
+        """Send every logged event after the last one delivered, in order."""
+        if self.role != "agent":
+            return
+        for _ in range(100):  # bounded: 100 pages of 200 events
+            batch = await db(selectors.agent_events_after)(
+                user_id=self.user_id, after=self.delivered, limit=200
+            )
+            for event in batch:
+                await self.send_json(event)
+                self.delivered = event["seq"]
+            if len(batch) < 200:
+                return
+
+    async def agent_event(self, message: dict) -> None:
+        seq = message["event"]["seq"]
+        if seq <= self.delivered:
+            return  # already sent (by a catch-up or a repeated notification)
+        if seq == self.delivered + 1:
+            self.delivered = seq
+            return await self.send_json(message["event"])
+        await self._catch_up()  # a notification went missing: read the log
+
+    async def desk_event(self, message: dict) -> None:
+        await self.send_json(message["event"])
+
+    pool_event = desk_event

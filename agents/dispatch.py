@@ -1,0 +1,387 @@
+"""Dispatch: offers, accepts, declines, expiry, claims, releases, reclaims.
+
+Every ownership change is one ``tickets.services.ticket_transition`` call: a
+single conditional UPDATE that compares the ticket's version, its owner and,
+in the same statement, the agent's free capacity. Exactly one of any number
+of racing writers changes the row; the others get TicketConflict or
+IllegalTransition at once.
+
+Lock order, to keep PostgreSQL free of deadlocks: the agent's profile row
+first (it serialises one agent's own claims so the capacity count in the
+UPDATE sees the agent's other, just committed, claims), then the ticket, then
+the agents' event-log heads (``agents.services``).
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from agents import scoring
+from agents.models import (
+    AgentProfile,
+    AgentStatus,
+    OfferDecline,
+    OfferOutcome,
+    OfferPolicy,
+)
+from agents.services import HELD, agent_mark_not_responding
+from tickets.models import AuthorKind, Ticket
+from tickets.services import TicketConflict, ticket_transition
+from tickets.states import Action, IllegalTransition, Status
+
+logger = logging.getLogger(__name__)
+MAX_TRIES = 5
+_FREE = {"offered_to_id": None, "offer_expires_at": None, "lease_expires_at": None}
+
+
+def _load(user_ref: OuterRef, ticket_id: int) -> Subquery:
+    """Tickets an agent holds or is offered, other than ``ticket_id``."""
+    busy = Q(assignee_id=user_ref, status__in=HELD) | Q(
+        offered_to_id=user_ref, status=Status.OFFERED
+    )
+    count = (
+        Ticket.objects.filter(busy)
+        .exclude(pk=ticket_id)
+        .order_by()
+        .annotate(n=Func(F("id"), function="COUNT"))
+        .values("n")
+    )
+    return Subquery(count, output_field=IntegerField())
+
+
+def _room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
+    """SQL: the agent may work and has a free slot for this ticket."""
+    profiles = AgentProfile.objects.filter(
+        user_id=agent_id, approved=True, suspended=False, user__is_active=True
+    )
+    if online:
+        profiles = profiles.filter(status=AgentStatus.ACCEPTING, connections__gt=0)
+    profiles = profiles.annotate(load=_load(OuterRef("user_id"), ticket_id))
+    return Q(Exists(profiles.filter(capacity__gt=F("load"))))
+
+
+def _lock_agent(agent_id: int) -> None:
+    list(
+        AgentProfile.objects.select_for_update()
+        .filter(user_id=agent_id)
+        .values_list("pk", flat=True)
+    )
+
+
+def _offer_seconds(category: str) -> int:
+    policy = OfferPolicy.objects.filter(category=category).first() if category else None
+    return policy.offer_seconds if policy else settings.AGENT_OFFER_SECONDS
+
+
+# --- offers -----------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_offer(
+    *, ticket_id: int, agent_id: int, now: datetime | None = None
+) -> Ticket:
+    """Offer a waiting ticket to an online agent with room, with a countdown."""
+    now = now or timezone.now()
+    _lock_agent(agent_id)
+    category = Ticket.objects.values_list("category", flat=True).get(pk=ticket_id)
+    expires = now + timedelta(seconds=_offer_seconds(category))
+    ticket = ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.OFFER,
+        changes={"offered_to_id": agent_id, "offer_expires_at": expires},
+        condition=Q(status=Status.AWAITING_AGENT)
+        & _room(agent_id, ticket_id, online=True),
+        condition_error="agent is offline, paused or full",
+    )
+    AgentProfile.objects.filter(user_id=agent_id).update(last_offer_at=now)
+    return ticket
+
+
+def _candidates(ticket_id: int, now: datetime) -> list[scoring.Candidate]:
+    fresh = now - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
+    declined = OfferDecline.objects.filter(ticket_id=ticket_id).values("user_id")
+    rows = (
+        AgentProfile.objects.filter(
+            status=AgentStatus.ACCEPTING,
+            connections__gt=0,
+            last_seen_at__gte=fresh,
+            approved=True,
+            suspended=False,
+            user__is_active=True,
+        )
+        .exclude(user_id__in=declined)
+        .annotate(load=_load(OuterRef("user_id"), ticket_id))
+        .values_list(
+            "user_id",
+            "languages",
+            "categories",
+            "capacity",
+            "load",
+            "last_offer_at",
+            "rating",
+        )
+    )
+    return [
+        scoring.Candidate(uid, langs or [], cats or [], cap - (load or 0), last, rate)
+        for uid, langs, cats, cap, load, last, rate in rows
+    ]
+
+
+def ticket_dispatch(*, ticket_id: int, now: datetime | None = None) -> int | None:
+    """Offer a waiting ticket to the best eligible agent; their id, or None."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.filter(pk=ticket_id, status=Status.AWAITING_AGENT).first()
+    if ticket is None:
+        return None
+    need = scoring.Need(ticket.language, ticket.category)
+    for candidate in scoring.rank(_candidates(ticket_id, now), need)[:MAX_TRIES]:
+        try:
+            ticket_offer(ticket_id=ticket_id, agent_id=candidate.user_id, now=now)
+        except TicketConflict:
+            continue  # that agent filled up or left meanwhile: next one
+        except IllegalTransition:
+            return None  # someone else offered or claimed it first
+        return candidate.user_id
+    return None
+
+
+def _queue_order() -> list:
+    return [
+        "-priority",
+        F("first_response_due").asc(nulls_last=True),
+        "created_at",
+        "pk",
+    ]
+
+
+def _skills(profile: AgentProfile) -> Q:
+    rule = Q(language__in=[*profile.languages, ""])
+    if profile.categories:
+        rule &= Q(category__in=[*profile.categories, ""])
+    return rule
+
+
+def agent_fill(*, agent_id: int) -> int | None:
+    """Offer the most urgent waiting ticket this agent may take; its id."""
+    fresh = timezone.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
+    profile = AgentProfile.objects.filter(
+        user_id=agent_id,
+        status=AgentStatus.ACCEPTING,
+        connections__gt=0,
+        last_seen_at__gte=fresh,
+    ).first()
+    if profile is None:
+        return None
+    waiting = (
+        Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
+        .exclude(declines__user_id=agent_id)
+        .order_by(*_queue_order())
+        .values_list("pk", flat=True)
+    )
+    for ticket_id in waiting[:MAX_TRIES]:
+        try:
+            ticket_offer(ticket_id=ticket_id, agent_id=agent_id)
+        except TicketConflict:
+            return None  # the agent is full or went away
+        except IllegalTransition:
+            continue  # taken meanwhile
+        return ticket_id
+    return None
+
+
+def dispatch_quietly(ticket_id: int) -> None:
+    """On-commit hook: a failed dispatch is retried by the sweeper."""
+    try:
+        ticket_dispatch(ticket_id=ticket_id)
+    except Exception:
+        logger.exception("dispatching ticket %s failed", ticket_id)
+
+
+def fill_quietly(agent_id: int) -> None:
+    try:
+        agent_fill(agent_id=agent_id)
+    except Exception:
+        logger.exception("offering work to agent %s failed", agent_id)
+
+
+@transaction.atomic
+def offer_accept(*, ticket_id: int, agent_id: int) -> Ticket:
+    """The offered agent takes the ticket, before the countdown ends."""
+    _lock_agent(agent_id)
+    return ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.ACCEPT,
+        actor_id=agent_id,
+        actor_kind=AuthorKind.AGENT,
+        changes={"assignee_id": agent_id, **_FREE},
+        condition=Q(offered_to_id=agent_id, offer_expires_at__gt=timezone.now())
+        & _room(agent_id, ticket_id, online=False),
+        condition_error="this offer is no longer yours",
+    )
+
+
+@transaction.atomic
+def offer_decline(*, ticket_id: int, agent_id: int) -> Ticket:
+    """Turn an offer down; the ticket goes to the next agent, never back here."""
+    _lock_agent(agent_id)
+    ticket = ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.DECLINE,
+        actor_id=agent_id,
+        actor_kind=AuthorKind.AGENT,
+        changes={"offered_to_id": None, "offer_expires_at": None},
+        condition=Q(offered_to_id=agent_id),
+        condition_error="this offer is not yours",
+    )
+    _remember(ticket_id, agent_id, OfferOutcome.DECLINED)
+    return ticket
+
+
+def _remember(ticket_id: int, agent_id: int, outcome: str) -> None:
+    OfferDecline.objects.get_or_create(
+        ticket_id=ticket_id, user_id=agent_id, defaults={"outcome": outcome}
+    )
+
+
+@transaction.atomic
+def offer_expire(*, ticket_id: int, now: datetime, lapsed: bool = True) -> bool:
+    """End an offer whose countdown ran out (or whose agent left).
+
+    An agent who let the offer lapse stops getting offers until they re-arm.
+    """
+    agent_id = (
+        Ticket.objects.filter(pk=ticket_id, status=Status.OFFERED)
+        .values_list("offered_to_id", flat=True)
+        .first()
+    )
+    if agent_id is None:
+        return False
+    _lock_agent(agent_id)
+    due = Q(offer_expires_at__lte=now) if lapsed else Q()
+    try:
+        ticket_transition(
+            ticket_id=ticket_id,
+            action=Action.EXPIRE,
+            changes={"offered_to_id": None, "offer_expires_at": None},
+            condition=Q(offered_to_id=agent_id) & due,
+        )
+    except (TicketConflict, IllegalTransition):
+        return False  # accepted or declined at the last moment
+    if lapsed:
+        _remember(ticket_id, agent_id, OfferOutcome.EXPIRED)
+        agent_mark_not_responding(user_id=agent_id)
+    return True
+
+
+def offers_withdraw(*, agent_id: int, now: datetime) -> int:
+    """Give an offline agent's pending offers to the next agents."""
+    pending = Ticket.objects.filter(offered_to_id=agent_id, status=Status.OFFERED)
+    ids = list(pending.values_list("pk", flat=True))
+    return sum(offer_expire(ticket_id=pk, now=now, lapsed=False) for pk in ids)
+
+
+# --- claims -------------------------------------------------------------------
+
+
+def _claim_changes(agent_id: int) -> dict:
+    return {"assignee_id": agent_id, **_FREE}
+
+
+@transaction.atomic
+def _claim_one(agent_id: int, ticket_id: int) -> Ticket:
+    _lock_agent(agent_id)
+    return ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.CLAIM,
+        actor_id=agent_id,
+        actor_kind=AuthorKind.AGENT,
+        changes=_claim_changes(agent_id),
+        condition=(Q(status=Status.AWAITING_AGENT) | Q(offered_to_id=agent_id))
+        & _room(agent_id, ticket_id, online=False),
+        condition_error="offered to another agent, or you are at capacity",
+    )
+
+
+@transaction.atomic
+def _claim_next(agent_id: int) -> Ticket | None:
+    _lock_agent(agent_id)
+    profile = AgentProfile.objects.get(user_id=agent_id)
+    waiting = Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
+    if connection.features.has_select_for_update_skip_locked:
+        # Racing claimers each lock a different row instead of all
+        # queueing behind the head of the queue; the UPDATE still decides.
+        waiting = waiting.select_for_update(skip_locked=True, of=("self",))
+    ticket_id = waiting.order_by(*_queue_order()).values_list("pk", flat=True).first()
+    if ticket_id is None:
+        return None
+    return _claim_one(agent_id, ticket_id)
+
+
+def ticket_claim(*, agent_id: int, ticket_id: int | None = None) -> Ticket | None:
+    """Claim a specific ticket, or the next best one from the pool (or None)."""
+    if ticket_id is not None:
+        return _claim_one(agent_id, ticket_id)
+    for _ in range(MAX_TRIES):
+        try:
+            return _claim_next(agent_id)
+        except (TicketConflict, IllegalTransition):
+            continue  # another agent got that one: take the next
+    return None
+
+
+@transaction.atomic
+def ticket_release(*, ticket_id: int, agent_id: int) -> Ticket:
+    """Hand a held ticket back to the pool; it is not offered back to you."""
+    ticket = ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.RELEASE,
+        actor_id=agent_id,
+        actor_kind=AuthorKind.AGENT,
+        changes={"assignee_id": None, "lease_expires_at": None},
+        condition=Q(assignee_id=agent_id),
+        condition_error="you do not hold this ticket",
+    )
+    _remember(ticket_id, agent_id, OfferOutcome.WITHDRAWN)
+    return ticket
+
+
+@transaction.atomic
+def ticket_reclaim(*, ticket_id: int, now: datetime) -> bool:
+    """Take a ticket back from an agent whose lease ran out."""
+    agent_id = (
+        Ticket.objects.filter(pk=ticket_id, status__in=HELD, lease_expires_at__lte=now)
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
+    if agent_id is None:
+        return False
+    _lock_agent(agent_id)
+    try:
+        ticket_transition(
+            ticket_id=ticket_id,
+            action=Action.RECLAIM,
+            changes={"assignee_id": None, "lease_expires_at": None},
+            condition=Q(assignee_id=agent_id, lease_expires_at__lte=now),
+        )
+    except (TicketConflict, IllegalTransition):
+        return False  # the agent came back in time
+    return True
+
+
+@transaction.atomic
+def ticket_reassign(*, ticket_id: int, agent_id: int, supervisor_id: int) -> Ticket:
+    """A supervisor gives a queued or held ticket to an agent with room."""
+    _lock_agent(agent_id)
+    return ticket_transition(
+        ticket_id=ticket_id,
+        action=Action.REASSIGN,
+        actor_id=supervisor_id,
+        actor_kind="supervisor",
+        changes=_claim_changes(agent_id),
+        condition=_room(agent_id, ticket_id, online=False),
+        condition_error="that agent may not work or is at capacity",
+    )

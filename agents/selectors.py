@@ -1,0 +1,76 @@
+"""Reads for the agent console: who may connect, the event log, the pool."""
+
+from typing import Any
+
+from django.db.models import Count
+
+from agents.models import AgentEvent, AgentEventLog, AgentProfile
+from tickets import roles
+from tickets.models import Ticket
+from tickets.states import Status
+
+
+def console_role(user) -> str | None:
+    """``"agent"`` for an approved agent, ``"supervisor"``, or None."""
+    if not user.is_authenticated:
+        return None
+    if roles.is_agent(user):
+        return "agent"
+    if roles.is_supervisor(user):
+        return "supervisor"
+    return None
+
+
+def agent_head(*, user_id: int) -> int:
+    head = AgentEventLog.objects.filter(user_id=user_id).values_list("head", flat=True)
+    return head.first() or 0
+
+
+def agent_events_after(*, user_id: int, after: int, limit: int = 500) -> list[dict]:
+    """Logged events with ``seq > after``, oldest first, as sent on the wire."""
+    rows = AgentEvent.objects.filter(user_id=user_id, seq__gt=after).order_by("seq")
+    return [{**row.payload, "seq": row.seq} for row in rows[:limit]]
+
+
+def agent_state(*, user_id: int) -> dict[str, Any]:
+    profile = AgentProfile.objects.get(user_id=user_id)
+    held = Ticket.objects.filter(
+        assignee_id=user_id,
+        status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER],
+    ).values_list("pk", flat=True)
+    offered = Ticket.objects.filter(
+        offered_to_id=user_id, status=Status.OFFERED
+    ).values_list("pk", flat=True)
+    return {
+        "status": profile.status,
+        "capacity": profile.capacity,
+        "held": list(held),
+        "offered": list(offered),
+    }
+
+
+def pool_counts() -> dict[str, Any]:
+    """The pool summary every agent may see: counts, no customer data."""
+    rows = (
+        Ticket.objects.filter(status__in=[Status.AWAITING_AGENT, Status.OFFERED])
+        .values("status", "priority")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    waiting = sum(r["n"] for r in rows if r["status"] == Status.AWAITING_AGENT)
+    offered = sum(r["n"] for r in rows if r["status"] == Status.OFFERED)
+    urgent = sum(
+        r["n"]
+        for r in rows
+        if r["status"] == Status.AWAITING_AGENT and r["priority"] == 3
+    )
+    online = AgentProfile.objects.exclude(status="offline").count()
+    return {"waiting": waiting, "offered": offered, "urgent": urgent, "online": online}
+
+
+def agent_holds(*, user_id: int, ticket_id: int) -> bool:
+    return Ticket.objects.filter(
+        pk=ticket_id,
+        assignee_id=user_id,
+        status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER],
+    ).exists()

@@ -1,0 +1,266 @@
+"""Agent writes: the per-agent event log, presence, and reactions to tickets.
+
+Ownership changes (offer, accept, claim, ...) live in ``agents.dispatch``;
+this module records what an agent must see and keeps presence up to date.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
+
+from agents import events, notify
+from agents.models import (
+    AgentEvent,
+    AgentEventLog,
+    AgentProfile,
+    AgentStatus,
+    Earning,
+)
+from tickets.models import Message, Ticket, TicketEvent
+from tickets.states import Status
+
+logger = logging.getLogger(__name__)
+HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
+
+
+class AgentUnavailable(Exception):
+    """The agent may not do this now (offline, suspended, not an agent)."""
+
+
+# --- the event log ---------------------------------------------------------
+
+
+def _next_seq(user_id: int) -> int:
+    # The UPDATE locks the agent's log row until commit, so two writers for
+    # the same agent commit their numbers in order and never leave a hole
+    # that a later, already delivered number would hide.
+    if not AgentEventLog.objects.filter(user_id=user_id).update(head=F("head") + 1):
+        AgentEventLog.objects.get_or_create(user_id=user_id)
+        AgentEventLog.objects.filter(user_id=user_id).update(head=F("head") + 1)
+    return AgentEventLog.objects.values_list("head", flat=True).get(user_id=user_id)
+
+
+def _send_now(user_id: int, event: dict[str, Any]) -> None:
+    message = {"type": "agent.event", "event": event}
+    notify.group_send(events.agent_group(user_id), message)
+
+
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """An unlogged snapshot (queue counts) to every console in ``group``."""
+    notify.group_send(group, {"type": "pool.event", "event": event})
+
+
+def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> None:
+    """Log ``event`` for each agent, then notify their consoles after commit."""
+    with transaction.atomic():
+        for user_id in sorted(set(user_ids)):
+            seq = _next_seq(user_id)
+            AgentEvent.objects.create(
+                user_id=user_id, seq=seq, type=event["type"], payload=event
+            )
+            transaction.on_commit(
+                partial(_send_now, user_id, {**event, "seq": seq}), robust=True
+            )
+
+
+# --- reactions to ticket changes (called by tickets.services) --------------
+
+
+def _owners(values: dict[str, Any]) -> set[int]:
+    return {values.get("assignee_id"), values.get("offered_to_id")} - {None}
+
+
+def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
+    """Tell every agent involved, before and after, and react to the change."""
+    from agents import dispatch
+
+    before, after = audit.before, audit.after
+    involved = _owners(before) | _owners(
+        {"assignee_id": ticket.assignee_id, "offered_to_id": ticket.offered_to_id}
+    )
+    if involved:
+        agent_events_record(user_ids=involved, event=event)
+    lost_offer = before.get("offered_to_id")
+    if lost_offer and lost_offer != after.get("offered_to_id", lost_offer):
+        if audit.kind != "status.accept":
+            reason = events.WITHDRAW_REASONS.get(audit.kind, "withdrawn")
+            withdrawn = events.offer_withdrawn(ticket.pk, reason)
+            agent_events_record(user_ids=[lost_offer], event=withdrawn)
+    if ticket.status == Status.OFFERED and ticket.offered_to_id:
+        if after.get("offered_to_id") == ticket.offered_to_id:
+            offer = events.offer_created(
+                ticket, ticket.offer_expires_at, timezone.now()
+            )
+            agent_events_record(user_ids=[ticket.offered_to_id], event=offer)
+    if ticket.status == Status.AWAITING_AGENT:
+        transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk))
+    freed = _freed_agent(ticket, before, lost_offer, audit.kind)
+    if freed:
+        transaction.on_commit(partial(dispatch.fill_quietly, freed))
+    if audit.kind == "status.resolve" and ticket.assignee_id:
+        _earn(ticket)
+
+
+def _freed_agent(
+    ticket: Ticket, before: dict, lost_offer: int | None, kind: str
+) -> int | None:
+    """The agent who has room again after this change, to offer them more."""
+    previous = before.get("assignee_id")
+    if previous and previous != ticket.assignee_id:
+        return previous
+    if ticket.assignee_id and ticket.status not in HELD:
+        return ticket.assignee_id
+    if lost_offer and kind == "status.decline":
+        return lost_offer
+    return None
+
+
+def message_created(*, message: Message, event: dict) -> None:
+    """A message on a ticket an agent holds or is offered reaches that agent."""
+    ticket = message.ticket
+    involved = {ticket.assignee_id, ticket.offered_to_id} - {None}
+    if involved:
+        agent_events_record(user_ids=involved, event=event)
+
+
+def _earn(ticket: Ticket) -> None:
+    rate = (
+        AgentProfile.objects.filter(user_id=ticket.assignee_id)
+        .values_list("pay_rate_cents", flat=True)
+        .first()
+    )
+    if rate is not None:
+        Earning.objects.get_or_create(
+            user_id=ticket.assignee_id,
+            ticket_id=ticket.pk,
+            reason="resolved",
+            defaults={"amount_cents": rate},
+        )
+
+
+# --- presence ---------------------------------------------------------------
+
+
+def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
+    """Change the agent's status (logged); False when it already was."""
+    changed = (
+        AgentProfile.objects.filter(user_id=user_id)
+        .exclude(status=status)
+        .update(status=status, **fields)
+    )
+    if fields and not changed:
+        AgentProfile.objects.filter(user_id=user_id).update(**fields)
+    if changed:
+        agent_events_record(
+            user_ids=[user_id], event=events.agent_status(status, reason)
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def agent_connect(*, user_id: int) -> str:
+    """A console connected: the agent is online and keeps what it holds."""
+    from agents import dispatch
+
+    now = timezone.now()
+    profile = AgentProfile.objects.select_for_update().get(user_id=user_id)
+    if not profile.may_work:
+        raise AgentUnavailable("this account may not take tickets")
+    AgentProfile.objects.filter(pk=profile.pk).update(
+        connections=F("connections") + 1, last_seen_at=now, disconnected_at=None
+    )
+    status = profile.status
+    if status == AgentStatus.OFFLINE:
+        status = AgentStatus.ACCEPTING
+        _set_status(user_id, status, "connected")
+    # Back within the grace period: the leases on held tickets are cancelled.
+    Ticket.objects.filter(
+        assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
+    ).update(lease_expires_at=None)
+    transaction.on_commit(partial(dispatch.fill_quietly, user_id))
+    return status
+
+
+def agent_disconnect(*, user_id: int) -> None:
+    """A console closed; the sweeper decides when the agent counts as gone."""
+    now = timezone.now()
+    AgentProfile.objects.filter(user_id=user_id).update(
+        connections=Case(When(connections__gt=0, then=F("connections") - 1), default=0),
+        disconnected_at=Case(
+            When(connections__lte=1, then=now), default=F("disconnected_at")
+        ),
+    )
+
+
+def agent_heartbeat(*, user_id: int) -> int:
+    """Record that the agent is alive; returns the head of its event log."""
+    AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=timezone.now())
+    return (
+        AgentEventLog.objects.filter(user_id=user_id)
+        .values_list("head", flat=True)
+        .first()
+        or 0
+    )
+
+
+@transaction.atomic
+def agent_set_accepting(*, user_id: int, accepting: bool) -> str:
+    """Accept offers again (also re-arms a not-responding agent) or pause."""
+    from agents import dispatch
+
+    profile = AgentProfile.objects.select_for_update().get(user_id=user_id)
+    if profile.connections == 0 or profile.status == AgentStatus.OFFLINE:
+        raise AgentUnavailable("go online first")
+    status = AgentStatus.ACCEPTING if accepting else AgentStatus.NOT_ACCEPTING
+    _set_status(user_id, status, "agent")
+    if accepting:
+        transaction.on_commit(partial(dispatch.fill_quietly, user_id))
+    return status
+
+
+@transaction.atomic
+def agent_mark_not_responding(*, user_id: int) -> None:
+    _set_status(user_id, AgentStatus.NOT_RESPONDING, "offer expired")
+
+
+def _gone(now: datetime) -> Q:
+    silent = now - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
+    closed = now - timedelta(seconds=settings.AGENT_DISCONNECT_GRACE)
+    return (
+        Q(last_seen_at__lt=silent)
+        | Q(last_seen_at__isnull=True)
+        | Q(connections=0, disconnected_at__lte=closed)
+    )
+
+
+def agents_gone(*, now: datetime) -> list[int]:
+    """Agents marked online whose socket or heartbeat is gone."""
+    rows = AgentProfile.objects.exclude(status=AgentStatus.OFFLINE).filter(_gone(now))
+    return list(rows.values_list("user_id", flat=True)[:200])
+
+
+@transaction.atomic
+def agent_go_offline(*, user_id: int, now: datetime) -> bool:
+    """Mark a vanished agent offline and start the lease grace period."""
+    profile = (
+        AgentProfile.objects.select_for_update()
+        .filter(user_id=user_id)
+        .exclude(status=AgentStatus.OFFLINE)
+        .filter(_gone(now))
+        .first()
+    )
+    if profile is None:
+        return False
+    grace = now + timedelta(seconds=profile.lease_grace_seconds)
+    Ticket.objects.filter(
+        assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=True
+    ).update(lease_expires_at=grace)
+    _set_status(user_id, AgentStatus.OFFLINE, "connection lost", connections=0)
+    return True

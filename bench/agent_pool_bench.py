@@ -1,0 +1,518 @@
+"""Benchmark of the agent pool against the production shape.
+
+Starts ``uvicorn supportdesk.asgi:application --workers 2`` on 127.0.0.1 with
+its own PostgreSQL database and a Redis channel layer, connects real websocket
+clients, and prints ``name value unit`` lines. Stops by itself.
+
+Quick run (scaled down, a few minutes)::
+
+    .venv/bin/python bench/agent_pool_bench.py
+
+Full run (10,000 contended trials at 32 and at 64 agents, 100,000 pool claims,
+10,000 events per agent)::
+
+    .venv/bin/python bench/agent_pool_bench.py --full
+
+``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432) and ``BENCH_REDIS``
+(default redis://127.0.0.1:6379/3) choose the servers; the database
+``sd_agents_bench`` is dropped and recreated.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "sd_agents_bench"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/3")
+ENV = {
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "REDIS_URL": REDIS,
+    "CHANNEL_LAYER_PREFIX": "sdagentsbench",
+    "CELERY_INPROCESS_WORKER": "false",
+    "CELERY_TASK_ALWAYS_EAGER": "true",
+    # Bench clients heartbeat only at checkpoints; keep them "present".
+    "AGENT_PRESENCE_TIMEOUT": "3600",
+    "AGENT_WS_RATE": "1000",
+    "AGENT_WS_BURST": "2000",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+}
+os.environ.update(ENV)
+sys.path.insert(0, str(ROOT))
+
+
+def out(name: str, value: float, unit: str) -> None:
+    print(
+        f"{name} {value:.1f} {unit}"
+        if isinstance(value, float)
+        else f"{name} {value} {unit}",
+        flush=True,
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else -1.0
+
+
+# --- setup ---------------------------------------------------------------------
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **ENV},
+    )
+
+
+def seed_agents(count: int) -> list[tuple[int, str]]:
+    """Approved agents with a logged-in session each: (user id, cookie)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from agents.models import AgentProfile
+
+    agents = []
+    for i in range(count):
+        user = User.objects.create_user(f"bench{i}", password=None)
+        AgentProfile.objects.create(
+            user=user, languages=["en"], capacity=32000, approved=True
+        )
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        agents.append((user.pk, f"sessionid={session.session_key}"))
+    return agents
+
+
+def make_tickets(count: int, status: str, category: str = "") -> list[int]:
+    from tickets.models import Customer, Ticket
+
+    customer = Customer.objects.create(name="bench")
+    rows = [
+        Ticket(
+            subject=f"bench {i}",
+            channel="api",
+            customer=customer,
+            status=status,
+            category=category,
+            reply_token=secrets.token_hex(8),
+        )
+        for i in range(count)
+    ]
+    return [t.pk for t in Ticket.objects.bulk_create(rows, batch_size=2000)]
+
+
+def route_human(ticket_id: int, marks: dict) -> None:
+    """Triage's hand-over; ``marks`` gets the moment it committed."""
+    from django.db import transaction
+
+    from tickets.services import ticket_transition
+    from tickets.states import Action
+
+    with transaction.atomic():
+        # Registered first, so it runs right at commit, before the dispatch.
+        transaction.on_commit(lambda: marks.__setitem__(ticket_id, time.perf_counter()))
+        ticket_transition(ticket_id=ticket_id, action=Action.ROUTE_HUMAN)
+
+
+def close_tickets(ids: list[int]) -> None:
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk__in=ids).update(
+        status="closed", offered_to=None, offer_expires_at=None
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "supportdesk.asgi:application",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--ws-max-queue",
+            "100000",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+    )
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("uvicorn did not start")
+
+
+# --- a console ------------------------------------------------------------------
+
+
+class Console:
+    ids = itertools.count(1)
+
+    def __init__(self, user_id: int, cookie: str, url: str):
+        self.user_id, self.cookie, self.url = user_id, cookie, url
+        self.seqs: set[int] = set()
+        self.duplicates = 0
+        self.last_seq = 0
+        self.offers: dict[int, tuple[float, dict]] = {}
+        self.pending: dict[int, asyncio.Future] = {}
+        self.ws = None
+        self.handshake_failures = 0
+
+    async def open(self, resume: bool = False) -> None:
+        from websockets.asyncio.client import connect
+
+        query = f"?last_seq={self.last_seq}" if resume else ""
+        try:
+            self.ws = await connect(
+                self.url + query,
+                origin=self.url.replace("ws://", "http://").split("/ws/")[0],
+                additional_headers={"Cookie": self.cookie},
+                open_timeout=20,
+                ping_interval=None,
+                max_queue=None,
+                compression=None,
+            )
+        except Exception:
+            self.handshake_failures += 1
+            raise
+        self.hello = json.loads(await self.ws.recv())
+        if not resume:
+            self.last_seq = self.hello.get("head", 0)
+        self.reader = asyncio.create_task(self._read(self.ws))
+
+    async def _read(self, ws) -> None:
+        try:
+            async for raw in ws:
+                self._frame(json.loads(raw), time.perf_counter())
+        except Exception:
+            pass
+
+    def _frame(self, frame: dict, now: float) -> None:
+        seq = frame.get("seq")
+        if seq:
+            if seq in self.seqs:
+                self.duplicates += 1
+            self.seqs.add(seq)
+            self.last_seq = max(self.last_seq, seq)
+        if frame["type"] == "offer.created":
+            self.offers.setdefault(frame["ticket"]["id"], (now, frame))
+        elif frame["type"] in {"reply", "error"}:
+            future = self.pending.pop(frame.get("re"), None)
+            if future and not future.done():
+                future.set_result((frame, now))
+
+    async def ask(self, payload: dict, timeout: float = 30) -> tuple[dict, float]:
+        ref = next(self.ids)
+        future = asyncio.get_running_loop().create_future()
+        self.pending[ref] = future
+        await self.ws.send(json.dumps({**payload, "id": ref}))
+        return await asyncio.wait_for(future, timeout)
+
+    def kill(self) -> None:
+        if self.ws is not None:
+            self.ws.transport.abort()  # no close handshake: a dropped network
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+# --- figures -----------------------------------------------------------------
+
+
+async def offer_latency(consoles: list[Console]) -> None:
+    ids = await asyncio.to_thread(make_tickets, len(consoles), "triaging")
+    marks: dict[int, float] = {}
+    latencies = []
+    for ticket_id in ids:
+        await asyncio.to_thread(route_human, ticket_id, marks)
+        deadline = time.perf_counter() + 5
+        while time.perf_counter() < deadline:
+            got = [c.offers[ticket_id][0] for c in consoles if ticket_id in c.offers]
+            if got:
+                latencies.append((got[0] - marks[ticket_id]) * 1000)
+                break
+            await asyncio.sleep(0.0005)
+    out("offer_latency_p50", pct(latencies, 0.5), "ms")
+    out("offer_latency_p99", pct(latencies, 0.99), "ms")
+    await asyncio.to_thread(close_tickets, ids)
+
+
+async def offer_burst(consoles: list[Console], count: int) -> None:
+    from tickets.models import Ticket
+
+    ids = await asyncio.to_thread(make_tickets, count, "triaging")
+    marks: dict[int, float] = {}
+
+    def route_slice(part: list[int]) -> None:
+        from django.db import connection
+
+        for ticket_id in part:
+            route_human(ticket_id, marks)
+        connection.close()
+
+    await asyncio.gather(*(asyncio.to_thread(route_slice, ids[i::4]) for i in range(4)))
+    offered = set(
+        await asyncio.to_thread(
+            lambda: list(
+                Ticket.objects.filter(pk__in=ids, offered_to__isnull=False).values_list(
+                    "pk", flat=True
+                )
+            )
+        )
+    )
+    await asyncio.sleep(2)
+    live = {t for c in consoles for t in c.offers if t in offered}
+    # A console heartbeats at least every 5 s; the heartbeat repairs gaps.
+    await asyncio.gather(*(c.ask({"type": "heartbeat"}) for c in consoles))
+    await asyncio.sleep(0.5)
+    seen = {t for c in consoles for t in c.offers if t in offered}
+    out("offers_made", len(offered), "offers")
+    out("offers_lost_before_heartbeat", len(offered - live), "offers")
+    out("offers_lost", len(offered - seen), "offers")
+    await asyncio.to_thread(close_tickets, ids)
+
+
+async def set_accepting(consoles: list[Console], accepting: bool) -> None:
+    await asyncio.gather(
+        *(c.ask({"type": "status", "accepting": accepting}) for c in consoles)
+    )
+
+
+async def contended(consoles: list[Console], trials: int) -> int:
+    ids = await asyncio.to_thread(make_tickets, trials, "awaiting_agent")
+    doubles = 0
+    for ticket_id in ids:
+        replies = await asyncio.gather(
+            *(c.ask({"type": "claim", "ticket_id": ticket_id}) for c in consoles)
+        )
+        winners = sum(1 for frame, _ in replies if frame["type"] == "reply")
+        doubles += max(0, winners - 1)
+    return doubles
+
+
+async def pool_claims(consoles: list[Console], total: int) -> None:
+    await asyncio.to_thread(make_tickets, total, "awaiting_agent")
+    latencies: list[float] = []
+    claimed: list[int] = []
+
+    async def worker(console: Console) -> None:
+        for _ in range(total):
+            started = time.perf_counter()
+            frame, at = await console.ask({"type": "claim"})
+            if frame["type"] == "error":
+                continue
+            latencies.append((at - started) * 1000)
+            if frame["ticket"] is None:
+                return
+            claimed.append(frame["ticket"]["id"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in consoles))
+    elapsed = time.perf_counter() - started
+    out("claim_latency_p50", pct(latencies, 0.5), "ms")
+    out("claim_latency_p99", pct(latencies, 0.99), "ms")
+    out("claims_per_s", len(claimed) / elapsed, "claims/s")
+    out("pool_claims", len(claimed), "claims")
+    out("pool_claims_duplicated", len(claimed) - len(set(claimed)), "claims")
+
+
+def audit_double_claims() -> int:
+    from django.db.models import Count
+
+    from tickets.models import TicketEvent
+
+    owners = (
+        TicketEvent.objects.filter(kind__in=["status.claim", "status.accept"])
+        .values("ticket_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    return owners.count()
+
+
+async def events_under_kills(consoles: list[Console], per_agent: int) -> None:
+    from agents.services import agent_events_record
+
+    start = {c.user_id: c.last_seq for c in consoles}
+    stop = asyncio.Event()
+
+    def writer() -> None:
+        from django.db import connection
+
+        for i in range(per_agent):
+            for console in consoles:
+                agent_events_record(
+                    user_ids=[console.user_id], event={"type": "bench.event", "n": i}
+                )
+        connection.close()
+
+    async def killer(console: Console) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(random.uniform(0.05, 0.5))
+            console.kill()
+            await asyncio.sleep(random.uniform(0.0, 0.1))
+            await console.open(resume=True)
+
+    killers = [asyncio.create_task(killer(c)) for c in consoles]
+    await asyncio.to_thread(writer)
+    stop.set()
+    await asyncio.gather(*killers)
+    await asyncio.gather(*(c.ask({"type": "heartbeat"}) for c in consoles))
+    await asyncio.sleep(1)
+    lost = 0
+    for console in consoles:
+        expected = set(range(start[console.user_id] + 1, console.last_seq + 1))
+        lost += len(expected - console.seqs)
+        lost += max(0, start[console.user_id] + per_agent - console.last_seq)
+    out("events_per_agent", per_agent, "events")
+    out("events_lost", lost, "events")
+    out("events_duplicated", sum(c.duplicates for c in consoles), "events")
+
+
+async def reconnect_storm(consoles: list[Console]) -> None:
+    for console in consoles:
+        console.kill()
+    await asyncio.sleep(0.2)
+    failures_before = sum(c.handshake_failures for c in consoles)
+    started = time.perf_counter()
+
+    async def back(console: Console) -> None:
+        await console.open(resume=True)
+        await console.ask({"type": "heartbeat"})
+
+    results = await asyncio.gather(*(back(c) for c in consoles), return_exceptions=True)
+    elapsed = (time.perf_counter() - started) * 1000
+    failed = sum(isinstance(r, Exception) for r in results)
+    failures = sum(c.handshake_failures for c in consoles) - failures_before
+    out("reconnect_storm_ms", elapsed, "ms")
+    out("reconnect_failures", max(failed, failures), "agents")
+
+
+async def offer_expiry(consoles: list[Console], samples: int) -> None:
+    from agents.models import OfferPolicy
+
+    await asyncio.to_thread(
+        lambda: OfferPolicy.objects.create(category="bench-expiry", offer_seconds=1)
+    )
+    sweeper = subprocess.Popen(
+        [sys.executable, "manage.py", "run_sweeper"],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        stdout=subprocess.DEVNULL,
+    )
+    errors = []
+    try:
+        for i in range(samples):
+            pair = consoles[2 * i : 2 * i + 2]
+            await set_accepting(pair, True)
+            (ticket_id,) = await asyncio.to_thread(
+                make_tickets, 1, "triaging", "bench-expiry"
+            )
+            await asyncio.to_thread(route_human, ticket_id, {})
+            deadline = time.perf_counter() + 10
+            while time.perf_counter() < deadline:
+                got = [c for c in pair if ticket_id in c.offers]
+                if len(got) == 2:
+                    first, second = sorted(got, key=lambda c: c.offers[ticket_id][0])
+                    expires = datetime.fromisoformat(
+                        first.offers[ticket_id][1]["expires_at"]
+                    ).timestamp()
+                    lag = time.perf_counter() - second.offers[ticket_id][0]
+                    errors.append((time.time() - lag - expires) * 1000)
+                    break
+                await asyncio.sleep(0.005)
+            await set_accepting(pair, False)
+    finally:
+        sweeper.terminate()
+        sweeper.wait(10)
+    out("offer_expiry_error_p50", pct(errors, 0.5), "ms")
+    out("offer_expiry_error_ms", max(errors) if errors else -1.0, "ms")
+
+
+async def main(args: argparse.Namespace) -> None:
+    agents = await asyncio.to_thread(seed_agents, 200)
+    port = free_port()
+    server = start_server(port)
+    url = f"ws://127.0.0.1:{port}/ws/agent/"
+    consoles = [Console(uid, cookie, url) for uid, cookie in agents]
+    try:
+        for batch in range(0, len(consoles), 50):
+            await asyncio.gather(*(c.open() for c in consoles[batch : batch + 50]))
+        await offer_latency(consoles)
+        await offer_burst(consoles, args.burst)
+        await set_accepting(consoles, False)
+        doubles = await contended(consoles[:32], args.trials)
+        doubles += await contended(consoles[:64], args.trials)
+        out("contended_trials", 2 * args.trials, "trials")
+        await pool_claims(consoles[:32], args.pool)
+        audited = await asyncio.to_thread(audit_double_claims)
+        out("double_claims", doubles + audited, "claims")
+        await events_under_kills(consoles[100:120], args.events)
+        await reconnect_storm(consoles)
+        await offer_expiry(consoles[150:], args.expiry_samples)
+    finally:
+        await asyncio.gather(*(c.close() for c in consoles), return_exceptions=True)
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--trials", type=int, default=None)
+    parser.add_argument("--pool", type=int, default=None)
+    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--burst", type=int, default=2000)
+    parser.add_argument("--expiry-samples", type=int, default=10)
+    options = parser.parse_args()
+    full = options.full
+    options.trials = options.trials or (5000 if full else 100)
+    options.pool = options.pool or (100_000 if full else 3000)
+    options.events = options.events or (10_000 if full else 200)
+    recreate_database()
+    import django
+
+    django.setup()
+    asyncio.run(main(options))
