@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from supportdesk.env import env_float
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 app = Celery("supportdesk")
@@ -19,7 +21,13 @@ app.conf.update(
     },
     # The memory transport polls; keep the embedded desk snappy.
     broker_transport_options={"polling_interval": 0.01},
-    beat_schedule={},
+    beat_schedule={
+        # Backstop: tickets stuck in "triaging" (a worker died) go to humans.
+        "triage-sweep-stuck": {
+            "task": "triage.sweep_stuck",
+            "schedule": env_float("TRIAGE_SWEEP_INTERVAL_SECONDS", 60.0),
+        },
+    },
 )
 app.autodiscover_tasks()
 
