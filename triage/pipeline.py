@@ -90,13 +90,13 @@ def call_with_timeout(fn: Callable[[], Any], timeout: float) -> Any:
 
 
 def check_draft(
-    out: TriageOutput,
-    message: MessageInput,
-    *,
-    allowed_domains: Iterable[str] = (),
-    secrets: Iterable[str] = (),
+    out: TriageOutput, message: MessageInput, *, secrets: Iterable[str] = ()
 ) -> list[dict[str, str]]:
-    """Guardrail violations of the draft under its category's policy."""
+    """Guardrail violations of the draft under its category's policy.
+
+    Run here for every backend, whatever the backend checked itself: a draft
+    from any model passes the same checks before anyone sees it.
+    """
     found = [{"kind": "backend", "reason": r} for r in out.violations]
     if not out.draft:
         return found
@@ -109,9 +109,10 @@ def check_draft(
         out.draft,
         allowed_promises=policy.allowed_promises,
         customer_identifiers=message.customer_identifiers,
-        allowed_domains=allowed_domains,
+        allowed_domains=message.allowed_domains,
         secrets_to_protect=secrets,
     ):
+        found = [f for f in found if f["reason"] != v.reason]  # the backend's twin
         found.append({"kind": v.kind, "reason": v.reason})
     return found
 
@@ -137,6 +138,8 @@ def decide_route(
         why.append("no grounded draft")
     if violations:
         why.append("draft failed checks: " + "; ".join(v["reason"] for v in violations))
+    if not why and out.hold_reason:
+        why.append(out.hold_reason)
     return ("human", why) if why else ("auto", [])
 
 
@@ -145,16 +148,13 @@ def run(
     message: MessageInput,
     *,
     timeout: float,
-    allowed_domains: Iterable[str] = (),
     secrets: Iterable[str] = (),
 ) -> Outcome:
     """Triage one message; never raises for a backend failure."""
     started = time.perf_counter()
     try:
         out = call_with_timeout(lambda: backend.analyse(message), timeout)
-        violations = check_draft(
-            out, message, allowed_domains=allowed_domains, secrets=secrets
-        )
+        violations = check_draft(out, message, secrets=secrets)
     except Exception as exc:  # noqa: BLE001 - any failure routes to humans
         logger.warning("triage failed on %s: %s", backend.name, exc)
         return Outcome(

@@ -44,7 +44,6 @@ def message_triage(*, message_id: int) -> TriageResult | None:
         backend,
         message_input(message),
         timeout=settings.TRIAGE_TIMEOUT_SECONDS,
-        allowed_domains=settings.TRIAGE_LINK_DOMAINS,
         secrets=getattr(backend, "secrets", ()),
     )
     return triage_record(message=message, outcome=outcome)
@@ -77,6 +76,7 @@ def message_input(message: Message) -> MessageInput:
         policies=selectors.policies_all(),
         attachments=tuple(message.attachments.values_list("filename", "content_type")),
         customer_identifiers=tuple(i for i in identifiers if i),
+        allowed_domains=tuple(settings.TRIAGE_LINK_DOMAINS),
     )
 
 

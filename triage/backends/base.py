@@ -44,6 +44,7 @@ class MessageInput:
     policies: Mapping[str, Policy] = field(default_factory=dict)
     attachments: tuple[tuple[str, str], ...] = ()  # (filename, content type)
     customer_identifiers: tuple[str, ...] = ()  # this customer's own e-mail, ...
+    allowed_domains: tuple[str, ...] = ()  # links a draft may contain
 
     def policy_for(self, category: str) -> Policy:
         return self.policies.get(category, Policy())
@@ -73,6 +74,7 @@ class TriageOutput:
     draft: str = ""
     cited: Sequence[str] = ()
     violations: Sequence[str] = ()  # guardrail reasons the backend already found
+    hold_reason: str = ""  # the backend's own reason to keep a human in the loop
     backend: str = ""
     model_name: str = ""
     model_version: str = ""
