@@ -56,3 +56,39 @@ def demo_knowledge_base() -> list[dict[str, Any]]:
         | {"category": a.get("category", ""), "is_macro": a.get("is_macro", False)}
         for i, a in enumerate(data["articles"], start=1)
     ]
+
+
+def desk_training_examples() -> list[tuple[str, str]]:
+    """(text, category) from resolved tickets whose category an agent corrected.
+
+    The label is the agent's last ``ticket.fields`` change of the category; the
+    text is what triage read: the subject and the first customer message.
+    """
+    from tickets.models import AuthorKind, Message, TicketEvent
+    from tickets.states import Status
+
+    corrections = (
+        TicketEvent.objects.filter(
+            kind="ticket.fields",
+            actor_kind=AuthorKind.AGENT,
+            after__has_key="category",
+            ticket__status__in=[Status.RESOLVED, Status.CLOSED],
+        )
+        .order_by("ticket_id", "id")
+        .values_list("ticket_id", "after")
+    )
+    labels = {ticket_id: after["category"] for ticket_id, after in corrections}
+    firsts = (
+        Message.objects.filter(ticket_id__in=labels, author_kind=AuthorKind.CUSTOMER)
+        .order_by("ticket_id", "id")
+        .values_list("ticket_id", "reply_text", "text", "ticket__subject")
+    )
+    out: dict[int, tuple[str, str]] = {}
+    for ticket_id, reply_text, text, subject in firsts:
+        if ticket_id in out or not labels[ticket_id]:
+            continue
+        body = reply_text or text
+        if subject and subject != "(no subject)":
+            body = f"{subject}\n\n{body}"
+        out[ticket_id] = (body.strip(), labels[ticket_id])
+    return [pair for pair in out.values() if pair[0]]
