@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from supportdesk.env import env_float
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 app = Celery("supportdesk")
@@ -22,11 +24,16 @@ app.conf.update(
     beat_schedule={
         "poll-imap": {
             "task": "tickets.poll_imap",
-            "schedule": float(os.environ.get("IMAP_POLL_SECONDS") or 60),
+            "schedule": env_float("IMAP_POLL_SECONDS", 60.0),
         },
         "deliver-email-sweep": {
             "task": "tickets.deliver_email_sweep",
             "schedule": 30.0,
+        },
+        # Backstop: tickets stuck in "triaging" (a worker died) go to humans.
+        "triage-sweep-stuck": {
+            "task": "triage.sweep_stuck",
+            "schedule": env_float("TRIAGE_SWEEP_INTERVAL_SECONDS", 60.0),
         },
     },
 )

@@ -129,14 +129,17 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Rate-limit counters must be shared by every web process, so with Redis
-# they live there; embedded, one process, local memory is enough.
+# State shared by every process (chat rate counters, the OpenAI circuit
+# breaker) lives in the cache: Redis when configured; embedded, one process,
+# local memory is enough.
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CHANNEL_LAYER_PREFIX", "supportdesk"),
+            "KEY_PREFIX": env_str(
+                "CACHE_KEY_PREFIX", env_str("CHANNEL_LAYER_PREFIX", "supportdesk")
+            ),
         }
     }
 else:
@@ -259,6 +262,23 @@ TRIAGE_TIMEOUT_SECONDS = env_float("TRIAGE_TIMEOUT_SECONDS", 30.0)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+# A ticket still in "triaging" after this long is moved to the human queue.
+TRIAGE_STUCK_SECONDS = env_float("TRIAGE_STUCK_SECONDS", 300.0)
+# Domains a draft may link to (subdomains included); any other link -> a human.
+TRIAGE_LINK_DOMAINS = env_list("TRIAGE_LINK_DOMAINS", [])
+# llama.cpp's server takes {"type": "json_object", "schema": ...} only.
+OPENAI_RESPONSE_FORMAT = env_str("OPENAI_RESPONSE_FORMAT", "json_schema")
+if OPENAI_RESPONSE_FORMAT not in {"json_schema", "json_object"}:
+    raise ImproperlyConfigured(
+        "OPENAI_RESPONSE_FORMAT must be 'json_schema' or 'json_object'."
+    )
+OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", TRIAGE_TIMEOUT_SECONDS)
+OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
+OPENAI_BREAKER_FAILURES = env_int("OPENAI_BREAKER_FAILURES", 5)
+OPENAI_BREAKER_SECONDS = env_float("OPENAI_BREAKER_SECONDS", 60.0)
+# Prices in USD per million tokens; 0 means unknown (no cost recorded).
+OPENAI_PRICE_IN_PER_MTOK = env_float("OPENAI_PRICE_IN_PER_MTOK", 0.0)
+OPENAI_PRICE_OUT_PER_MTOK = env_float("OPENAI_PRICE_OUT_PER_MTOK", 0.0)
 
 # --- Agent pool ------------------------------------------------------------
 AGENT_OFFER_SECONDS = env_int("AGENT_OFFER_SECONDS", 20)

@@ -11,7 +11,12 @@ def test_new_ticket_is_triaged_into_the_human_queue(ticket):
     ticket.refresh_from_db()
     assert ticket.status == Status.AWAITING_AGENT
     kinds = list(ticket.events.values_list("kind", flat=True))
-    assert kinds == ["ticket.created", "status.triage", "status.route_human"]
+    assert kinds == [
+        "ticket.created",
+        "status.triage",
+        "ticket.fields",
+        "status.route_human",
+    ]
 
 
 def test_transition_writes_audit_with_before_and_after(ticket, agent):

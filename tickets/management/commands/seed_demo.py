@@ -9,6 +9,7 @@ from agents.models import AgentProfile
 from supportdesk.celery import app as celery_app
 from tickets import services
 from tickets.models import Customer, Ticket
+from triage import services as triage_services
 
 AGENTS = [
     ("alice", ["en", "sv"], []),
@@ -54,6 +55,8 @@ class Command(BaseCommand):
         # This process has no worker: triage the demo tickets right here
         # instead of queueing tasks that nothing in this process would run.
         celery_app.conf.task_always_eager = True
+        # The demo shows the AI answering the safe, easy categories alone.
+        triage_services.demo_auto_send_enable()
         logins = [self._user("supervisor", staff=True, superuser=True)]
         agents_group = Group.objects.get(name="agents")
         for name, languages, categories in AGENTS:
