@@ -16,8 +16,9 @@ _started = False
 _lock = threading.Lock()
 
 
-def start() -> None:
-    """Start the worker and beat threads once per process."""
+def start(*, timers: bool = True) -> None:
+    """Start the worker (and, with ``timers``, beat and the agent sweeper)
+    threads once per process."""
     global _started
     with _lock:
         if _started:
@@ -34,6 +35,12 @@ def start() -> None:
         loglevel="INFO",
     )
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
+    if timers:
+        _start_timers()
+    logger.info("in-process Celery worker started on %s", ", ".join(QUEUES))
+
+
+def _start_timers() -> None:
     if app.conf.beat_schedule:
         from celery.beat import EmbeddedService
 
@@ -46,4 +53,3 @@ def start() -> None:
     from agents.sweeper import start_thread
 
     start_thread()  # the agent pool's sub-second timers
-    logger.info("in-process Celery worker started on %s", ", ".join(QUEUES))
