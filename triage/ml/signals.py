@@ -88,12 +88,19 @@ def _first_hit(
     return None
 
 
-def wants_human(text: str) -> Signal:
-    """An explicit request for a person, in any configured language.
+def human_rule_features(text: str) -> list[float]:
+    """Refusal, named request, generic request and narrative cues, as 0/1."""
+    low = text.lower()
+    return [
+        float(_first_hit(low, _HUMAN_NOT) is not None),
+        float(_first_hit(low, _HUMAN) is not None),
+        float(_generic_request(low) is not None),
+        float(_NARRATIVE_RE.search(low) is not None),
+        float(_NOUN_RE.search(low) is not None),
+    ]
 
-    A refusal ("no need for an agent") outranks a request, so praise or stories
-    that merely mention people or agents do not count.
-    """
+
+def _rule_reading(text: str) -> Signal:
     low = text.lower()
     refusal = _first_hit(low, _HUMAN_NOT)
     if refusal:
@@ -105,6 +112,27 @@ def wants_human(text: str) -> Signal:
     if clause:
         return Signal(True, 0.8, f"asks for a person: {clause[:60]!r}")
     return Signal(False, 0.85, "no request for a person")
+
+
+def wants_human(text: str) -> Signal:
+    """An explicit request for a person, in any configured language.
+
+    A learned model (character n-grams plus the rules as features) decides; the
+    reason quotes the matched rule when there is one, else the n-grams that
+    weighed most, so an agent can still check it at a glance.
+    """
+    from triage.ml.human import THRESHOLD, model
+
+    m = model()
+    p = m.proba(text)
+    rules = _rule_reading(text)
+    if p >= THRESHOLD:
+        if rules.value:
+            return Signal(True, round(p, 3), rules.reason)
+        grams = ", ".join(repr(g) for g in m.top_ngrams(text))
+        return Signal(True, round(p, 3), f"asks for a person (model): {grams}")
+    reason = rules.reason if not rules.value else "mentions a person, not a request"
+    return Signal(False, round(1 - p, 3), reason)
 
 
 def sentiment(text: str) -> Sentiment:
