@@ -112,7 +112,16 @@ def _scores(split):
     return precision, recall
 
 
-@pytest.mark.xfail(reason="held-out precision/recall are below the 95 % target")
+@pytest.mark.xfail(
+    strict=True, reason="held-out precision/recall are below the 95 % target"
+)
 def test_held_out_precision_and_recall_reach_the_target():
     precision, recall = _scores("test")
     assert precision >= 0.95 and recall >= 0.95
+
+
+def test_held_out_precision_and_recall_do_not_regress():
+    # The figures measured when the learned detector replaced the rules alone
+    # (75.8 % / 64.1 %); a change that lowers them is a regression.
+    precision, recall = _scores("test")
+    assert precision >= 0.75 and recall >= 0.64
