@@ -58,7 +58,6 @@ def start(args: list[str]) -> int:
     manage("collectstatic", "--noinput", "-v", "0")
     manage("seed_demo")
     print(f"\nsupportdesk is running on http://127.0.0.1:{port}/", flush=True)
-    print(f"  agent console  http://127.0.0.1:{port}/agent/")
     print(f"  chat           http://127.0.0.1:{port}/chat/")
     print(f"  admin          http://127.0.0.1:{port}/admin/")
     print(f"  API docs       http://127.0.0.1:{port}/api/docs/\n", flush=True)
