@@ -13,7 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
+    # With acks_late on Redis, a worker that may hold only one unacknowledged
+    # task waits for its next poll between tasks (seconds of queueing measured
+    # by bench.triage_e2e_bench); a few in hand keep it busy. Tasks are short.
+    worker_prefetch_multiplier=4,
     task_default_queue="default",
     task_routes={
         "triage.*": {"queue": "triage"},
