@@ -51,6 +51,7 @@ ENV = {
 }
 os.environ.update(ENV)
 sys.path.insert(0, str(ROOT))
+from bench.harness import free_port  # noqa: E402
 
 
 def out(name: str, value: float, unit: str) -> None:
@@ -144,12 +145,6 @@ def close_tickets(ids: list[int]) -> None:
     Ticket.objects.filter(pk__in=ids).update(
         status="closed", offered_to=None, offer_expires_at=None
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:

@@ -26,17 +26,16 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.harness import celery_worker, free_port, percentile, wait_for  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,22 +101,6 @@ def drop_database(url: str) -> None:
     admin = parts._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
 # --- desk-side setup, through the services ----------------------------------
@@ -341,12 +324,6 @@ def cpu_seconds(root_pid: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 def main() -> int:
     args = parse_args()
     env = server_env(args)
@@ -390,28 +367,7 @@ def main() -> int:
             )
         )
         if not args.no_celery:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "supportdesk",
-                        "worker",
-                        "-P",
-                        "solo",
-                        "-Q",
-                        "default,triage,delivery",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "-l",
-                        "WARNING",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                )
-            )
+            processes.append(celery_worker(env))
         args.server_pid = processes[0].pid
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz")

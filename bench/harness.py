@@ -74,6 +74,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(
+    url: str, timeout: float = 60, proc: subprocess.Popen | None = None
+) -> None:
+    """Poll ``url`` until it answers; fail early if ``proc`` has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or (proc and proc.poll() is not None):
+                raise RuntimeError(f"{url} did not answer within {timeout} s") from None
+            time.sleep(0.2)
+
+
+def celery_worker(env: dict[str, str]) -> subprocess.Popen:
+    """One Celery worker process (solo pool) on every queue the desk uses."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "supportdesk",
+        "worker",
+        "-P",
+        "solo",
+        "-Q",
+        "default,triage,delivery",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "WARNING",
+    ]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+
 @contextmanager
 def server(env: dict[str, str], workers: int = 2):
     """uvicorn with ``workers`` processes on a free port; yields the port."""
@@ -95,15 +131,7 @@ def server(env: dict[str, str], workers: int = 2):
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.2)
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc=proc)
         yield port
     finally:
         proc.terminate()

@@ -11,11 +11,9 @@ Prints the worker's throughput and the end-to-end p50/p99.
 
 import argparse
 import os
-import subprocess
-import sys
 import time
 
-from bench.harness import ROOT, fresh_database, median, percentile, report
+from bench.harness import celery_worker, fresh_database, median, percentile, report
 
 TEXTS = [
     "My card still hasn't arrived after two weeks, where is it?",
@@ -27,26 +25,6 @@ TEXTS = [
     "Meine Überweisung ist noch nicht angekommen",
     "¿Cómo puedo cambiar mi PIN?",
 ]
-
-
-def worker(env: dict) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "supportdesk",
-        "worker",
-        "-P",
-        "solo",
-        "-Q",
-        "default,triage,delivery",
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "WARNING",
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 
 def main() -> None:
@@ -63,7 +41,7 @@ def main() -> None:
     from tickets.models import TicketEvent
     from triage.models import TriageResult
 
-    proc = worker(env)
+    proc = celery_worker(env)
     try:
         # Warm the worker (model load) before measuring.
         customer = services.customer_get_or_create(email="warm@example.com")
