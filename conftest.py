@@ -5,6 +5,8 @@ the ticket), ``customer`` (a user with a Customer row), ``other_customer``,
 ``supervisor`` (staff). ``ticket`` belongs to ``customer``.
 """
 
+import socket
+
 import factory
 import pytest
 from django.contrib.auth.models import User
@@ -41,6 +43,13 @@ class AgentFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     languages = factory.LazyFunction(lambda: ["en", "sv"])
     approved = True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def committed():

@@ -12,7 +12,6 @@ import contextlib
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +55,6 @@ def _require_browser() -> None:
     pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,7 +68,7 @@ def _wait_for(url: str, timeout: float = 30) -> None:
 @pytest.fixture
 def desk(tmp_path):
     """A live desk on 127.0.0.1 and a staff API token; stopped afterwards."""
-    page_port, desk_port = _free_port(), _free_port()
+    page_port, desk_port = free_port(), free_port()
     env = {
         key: value
         for key, value in os.environ.items()

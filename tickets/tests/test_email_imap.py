@@ -10,7 +10,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from tickets import email_services, imap
 from tickets.models import ImapMailboxState, InboundEmail
 from tickets.tests.conftest import make_raw
@@ -30,12 +30,6 @@ def _dovecot() -> str | None:
     return shutil.which("dovecot") or (
         "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _config(root: Path, port: int) -> Path:
@@ -112,7 +106,7 @@ def dovecot():
     # must be able to reach their files.
     root = Path(tempfile.mkdtemp(prefix="sd-dovecot-"))
     root.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     conf = _config(root, port)
     proc = subprocess.Popen(
         [binary, "-F", "-c", str(conf)],

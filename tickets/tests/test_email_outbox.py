@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 from datetime import timedelta
 from email import policy
 
@@ -11,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from conftest import committed
+from conftest import committed, free_port
 from tickets import services
 from tickets.email_services import email_receive, ticket_id_from_ref
 from tickets.intake import parse_token
@@ -36,12 +35,6 @@ class Recorder:
             return "451 4.3.0 try again later"
         self.messages.append(envelope.content)
         return "250 OK queued"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
