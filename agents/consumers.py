@@ -130,13 +130,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def agent_event(self, message: dict) -> None:
-        seq = message["event"]["seq"]
-        if seq <= self.delivered:
-            return  # already sent (by a catch-up or a repeated notification)
-        if seq == self.delivered + 1:
-            self.delivered = seq
-            return await self.send_json(message["event"])
-        await self._catch_up()  # a notification went missing: read the log
+        batch = message["events"]  # consecutive numbers of one transaction
+        if batch[0]["seq"] > self.delivered + 1:
+            return await self._catch_up()  # a notification went missing
+        for event in batch:
+            # Lower numbers were already sent (by a catch-up or a repeat).
+            if event["seq"] == self.delivered + 1:
+                self.delivered = event["seq"]
+                await self.send_json(event)
 
     async def desk_event(self, message: dict) -> None:
         await self.send_json(message["event"])
