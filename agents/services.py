@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
-from agents import events, notify
+from agents import events, notify, scoring
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -128,7 +128,8 @@ def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
     if batches:
         _record(batches)
     if ticket.status == Status.AWAITING_AGENT:
-        transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk))
+        need = scoring.Need(ticket.language, ticket.category)
+        transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk, need))
     freed = _freed_agent(ticket, before, lost_offer, audit.kind)
     if freed:
         transaction.on_commit(partial(dispatch.fill_quietly, freed))

@@ -178,7 +178,7 @@ def test_capacity_is_checked_in_the_claiming_update_itself(agent, ticket):
         dispatch.ticket_claim(agent_id=agent.pk, ticket_id=ticket.pk)
     updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
     claim = next(sql for sql in updates if '"tickets_ticket"' in sql)
-    assert '"capacity" >' in claim and "COUNT(" in claim and '"version" =' in claim
+    assert "capacity >" in claim and "COUNT(" in claim and '"version" =' in claim
 
 
 def test_claim_next_takes_the_most_urgent_ticket_first(agent, customer):
