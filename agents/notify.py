@@ -19,8 +19,8 @@ logger = logging.getLogger(__name__)
 async def _send(layer, group: str, message: dict[str, Any]) -> None:
     try:
         await layer.group_send(group, message)
-    except Exception:  # the log is the record; the console catches up later
-        logger.exception("notifying %s failed", group)
+    except Exception as error:  # the log is the record; consoles catch up
+        logger.warning("notifying %s failed: %r", group, error)
 
 
 def group_send(group: str, message: dict[str, Any]) -> None:

@@ -194,27 +194,31 @@ def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
 
 
 @transaction.atomic
-def agent_connect(*, user_id: int) -> str:
+def agent_connect(*, user_id: int) -> AgentProfile:
     """A console connected: the agent is online and keeps what it holds."""
     from agents import dispatch
 
     now = timezone.now()
-    profile = AgentProfile.objects.select_for_update().get(user_id=user_id)
+    profile = (
+        AgentProfile.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(user_id=user_id)
+    )
     if not profile.may_work:
         raise AgentUnavailable("this account may not take tickets")
     AgentProfile.objects.filter(pk=profile.pk).update(
         connections=F("connections") + 1, last_seen_at=now, disconnected_at=None
     )
-    status = profile.status
-    if status == AgentStatus.OFFLINE:
-        status = AgentStatus.ACCEPTING
-        _set_status(user_id, status, "connected")
-    # Back within the grace period: the leases on held tickets are cancelled.
-    Ticket.objects.filter(
-        assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
-    ).update(lease_expires_at=None)
+    if profile.status == AgentStatus.OFFLINE:
+        profile.status = AgentStatus.ACCEPTING
+        _set_status(user_id, profile.status, "connected")
+        # Back within the grace period: the leases on held tickets (set
+        # only when the agent went offline) are cancelled.
+        Ticket.objects.filter(
+            assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
+        ).update(lease_expires_at=None)
     transaction.on_commit(partial(dispatch.fill_quietly, user_id))
-    return status
+    return profile
 
 
 def agent_disconnect(*, user_id: int) -> None:
