@@ -8,6 +8,7 @@ reading the log after the last sequence number delivered.
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -64,13 +65,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         hello = {"type": "hello", "role": role, "queue": counts}
         self.delivered = 0
         if role == "agent":
-            # Read the head first: what connecting causes (status, offers)
-            # then arrives as events after it.
-            head = selectors.agent_head(user_id=user.pk)
-            self.delivered = self._last_seq(head)
+            # What connecting causes (status, offers) comes after ``head``.
             profile = services.agent_connect(user_id=user.pk)
+            self.delivered = self._last_seq(profile.head)
+            self.seen_at = time.monotonic()
             agent = selectors.agent_state(user_id=user.pk, profile=profile)
-            hello.update(head=head, agent=agent)
+            hello.update(head=profile.head, agent=agent)
         return hello
 
     def _last_seq(self, head: int) -> int:

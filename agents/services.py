@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents import events, notify, scoring
@@ -195,13 +196,19 @@ def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
 
 @transaction.atomic
 def agent_connect(*, user_id: int) -> AgentProfile:
-    """A console connected: the agent is online and keeps what it holds."""
+    """A console connected: the agent is online and keeps what it holds.
+
+    The profile comes back with ``head``, the log's head before connecting.
+    """
     from agents import dispatch
 
     now = timezone.now()
+    # The head is read with the lock: what connecting logs comes after it.
+    head = AgentEventLog.objects.filter(user_id=OuterRef("user_id")).values("head")
     profile = (
         AgentProfile.objects.select_for_update(of=("self",))
         .select_related("user")
+        .annotate(head=Coalesce(Subquery(head), 0))
         .get(user_id=user_id)
     )
     if not profile.may_work:
@@ -217,7 +224,8 @@ def agent_connect(*, user_id: int) -> AgentProfile:
         Ticket.objects.filter(
             assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
         ).update(lease_expires_at=None)
-    transaction.on_commit(partial(dispatch.fill_quietly, user_id))
+    if profile.status == AgentStatus.ACCEPTING:
+        transaction.on_commit(partial(dispatch.fill_quietly, user_id))
     return profile
 
 
@@ -232,9 +240,14 @@ def agent_disconnect(*, user_id: int) -> None:
     )
 
 
-def agent_heartbeat(*, user_id: int) -> int:
-    """Record that the agent is alive; returns the head of its event log."""
-    AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=timezone.now())
+def agent_heartbeat(*, user_id: int, record: bool = True) -> int:
+    """Record that the agent is alive; returns the head of its event log.
+
+    ``record=False`` only reads the head (the console was seen a moment ago).
+    """
+    if record:
+        now = timezone.now()
+        AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=now)
     return (
         AgentEventLog.objects.filter(user_id=user_id)
         .values_list("head", flat=True)

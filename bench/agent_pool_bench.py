@@ -429,11 +429,11 @@ async def events_under_kills(
     def writer(part: list[Console]) -> None:
         from django.db import connection
 
+        # Each transaction logs event i for a few agents, as a ticket change
+        # does for its owner and the agent who lost an offer.
+        users = [c.user_id for c in part]
         for i in range(per_agent):
-            for console in part:
-                agent_events_record(
-                    user_ids=[console.user_id], event={"type": "bench.event", "n": i}
-                )
+            agent_events_record(user_ids=users, event={"type": "bench.event", "n": i})
         connection.close()
 
     async def killer(console: Console) -> None:
@@ -452,7 +452,8 @@ async def events_under_kills(
     started = time.perf_counter()
     tasks = [asyncio.create_task(killer(c)) for c in consoles]
     tasks.append(asyncio.create_task(restarter()))
-    await asyncio.gather(*(asyncio.to_thread(writer, consoles[i::4]) for i in range(4)))
+    slices = [consoles[i : i + 4] for i in range(0, len(consoles), 4)]
+    await asyncio.gather(*(asyncio.to_thread(writer, part) for part in slices))
     stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
@@ -517,13 +518,16 @@ async def offer_expiry(consoles: list[Console], samples: int) -> None:
         lambda: OfferPolicy.objects.create(category="bench-expiry", offer_seconds=1)
     )
     sweeper = subprocess.Popen(
-        [sys.executable, "manage.py", "run_sweeper"],
+        [sys.executable, "-u", "manage.py", "run_sweeper"],
         cwd=ROOT,
         env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
     )
     errors = []
     try:
+        # Its first line comes once Django is set up: no countdown may start
+        # before the sweeper runs, or its start-up is counted as lateness.
+        await asyncio.to_thread(sweeper.stdout.readline)
         for i in range(samples):
             pair = consoles[2 * i : 2 * i + 2]
             await set_accepting(pair, True)
