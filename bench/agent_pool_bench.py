@@ -8,10 +8,14 @@ Quick run (scaled down, a few minutes)::
 
     .venv/bin/python bench/agent_pool_bench.py
 
-Full run (10,000 contended trials at 32 and at 64 agents, 100,000 pool claims,
-10,000 events per agent)::
+Full run (10,000 contended trials: 5,000 with 32 agents and 5,000 with 64
+agents racing for one ticket; 100,000 pool claims by 32 agents; 10,000 events
+per agent for 20 agents while their sockets are killed and Redis is restarted
+at random)::
 
     .venv/bin/python bench/agent_pool_bench.py --full
+
+Each part prints ``phase_<name>_s`` and the run ends with ``bench_total_s``.
 
 ``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432) chooses the
 PostgreSQL server; the database ``sd_agents_bench`` is dropped and recreated.
@@ -391,6 +395,34 @@ async def pool_claims(consoles: list[Console], total: int) -> None:
     out("pool_claims_duplicated", len(claimed) - len(set(claimed)), "claims")
 
 
+async def paced_claims(consoles: list[Console], rate: float, seconds: float) -> None:
+    """Claim latency at a steady ``rate`` spread over the agents (Poisson).
+
+    The closed loop above measures throughput: every agent claims again the
+    moment it gets an answer, so its latency is mostly queueing (Little's
+    law: 32 agents / claims per second). Agents who work their tickets claim
+    far less often; this is the latency one of them sees at a given load.
+    """
+    total = int(rate * seconds)
+    await asyncio.to_thread(make_tickets, total, "awaiting_agent")
+    latencies: list[float] = []
+    mean_gap = len(consoles) / rate
+
+    async def worker(console: Console) -> None:
+        stop_at = time.perf_counter() + seconds
+        while time.perf_counter() < stop_at:
+            await asyncio.sleep(random.expovariate(1 / mean_gap))
+            started = time.perf_counter()
+            frame, at = await console.ask({"type": "claim"})
+            if frame["type"] == "reply" and frame["ticket"] is not None:
+                latencies.append((at - started) * 1000)
+
+    await asyncio.gather(*(worker(c) for c in consoles))
+    out("claim_paced_rate", rate, "claims/s")
+    out("claim_paced_latency_p50", pct(latencies, 0.5), "ms")
+    out("claim_paced_latency_p99", pct(latencies, 0.99), "ms")
+
+
 def audit_double_claims() -> int:
     from django.db.models import Count
 
@@ -588,6 +620,7 @@ async def main(args: argparse.Namespace, redis: PrivateRedis) -> None:
         phases.done("contended_64")
         out("contended_trials", 2 * args.trials, "trials")
         await pool_claims(consoles[:32], args.pool)
+        await paced_claims(consoles[:32], args.claim_rate, args.claim_seconds)
         audited = await asyncio.to_thread(audit_double_claims)
         out("double_claims", doubles + audited, "claims")
         phases.done("pool_claims")
@@ -611,6 +644,8 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--expiry-samples", type=int, default=10)
+    parser.add_argument("--claim-rate", type=float, default=50.0)
+    parser.add_argument("--claim-seconds", type=float, default=10.0)
     options = parser.parse_args()
     full = options.full
     # Per race size: --full races 32 agents 5,000 times and 64 agents 5,000
