@@ -1,10 +1,14 @@
 """What an agent console may ask for over ``/ws/agent/``: one service call each."""
 
+import time
+
 from channels.db import database_sync_to_async
 
 from agents import dispatch, events, selectors, services
 from tickets import events as ticket_events
 from tickets.models import Ticket
+
+HEARTBEAT_WRITE_EVERY = 1.0  # seconds; presence times out after 10
 
 
 def db(function):
@@ -35,7 +39,13 @@ def _summary(ticket: Ticket | None) -> dict:
 async def heartbeat(consumer, content: dict) -> dict:
     if consumer.role != "agent":
         return {}
-    head = await db(services.agent_heartbeat)(user_id=consumer.user_id)
+    # Presence needs a write every few seconds, not one per frame: a
+    # heartbeat soon after the last one only reads the head.
+    now = time.monotonic()
+    record = now - consumer.seen_at >= HEARTBEAT_WRITE_EVERY
+    if record:
+        consumer.seen_at = now
+    head = await db(services.agent_heartbeat)(user_id=consumer.user_id, record=record)
     if head > consumer.delivered:
         await consumer._catch_up()
     return {"head": head}

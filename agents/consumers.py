@@ -8,6 +8,7 @@ reading the log after the last sequence number delivered.
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -36,11 +37,14 @@ ERRORS = {
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
-        self.role = await db(selectors.console_role)(user) if user else None
-        if self.role is None:
+        # One trip to the database: who this is, and (for an agent) going
+        # online and the hello. Events that connecting causes are logged and
+        # read back by the catch-up once the groups are joined.
+        hello = await db(self._open)(user) if user else None
+        if hello is None:
             await self.close(code=4401 if not user or user.is_anonymous else 4403)
             return
-        self.user_id, self.delivered, self.dropped = user.pk, 0, 0
+        self.role, self.user_id, self.dropped = hello["role"], user.pk, 0
         self.bucket = TokenBucket(settings.AGENT_WS_RATE, settings.AGENT_WS_BURST)
         self.joined = [events.POOL_GROUP]
         if self.role == "agent":
@@ -50,18 +54,23 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.send_json(await db(self._hello)())
+        await self.send_json(hello)
         await self._catch_up()
 
-    def _hello(self) -> dict:
-        hello = {"type": "hello", "role": self.role, "queue": selectors.pool_counts()}
-        if self.role == "agent":
-            # Read the head first: what connecting causes (status, offers)
-            # then arrives as events after it.
-            head = selectors.agent_head(user_id=self.user_id)
-            self.delivered = self._last_seq(head)
-            services.agent_connect(user_id=self.user_id)
-            hello.update(head=head, agent=selectors.agent_state(user_id=self.user_id))
+    def _open(self, user) -> dict | None:
+        role = selectors.console_role(user)
+        if role is None:
+            return None
+        counts = selectors.pool_counts(max_age=1.0)
+        hello = {"type": "hello", "role": role, "queue": counts}
+        self.delivered = 0
+        if role == "agent":
+            # What connecting causes (status, offers) comes after ``head``.
+            profile = services.agent_connect(user_id=user.pk)
+            self.delivered = self._last_seq(profile.head)
+            self.seen_at = time.monotonic()
+            agent = selectors.agent_state(user_id=user.pk, profile=profile)
+            hello.update(head=profile.head, agent=agent)
         return hello
 
     def _last_seq(self, head: int) -> int:
@@ -73,10 +82,15 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         return head  # a fresh console starts from the state in ``hello``
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        # Presence first: a channel layer that is down (a Redis restart)
+        # must not leave the agent counted as connected.
         if getattr(self, "role", None) == "agent":
             await db(services.agent_disconnect)(user_id=self.user_id)
+        for group in getattr(self, "joined", []):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as error:  # its subscriptions die with it anyway
+                logger.warning("leaving %s failed: %s", group, error)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if not self.bucket.take():
@@ -130,13 +144,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def agent_event(self, message: dict) -> None:
-        seq = message["event"]["seq"]
-        if seq <= self.delivered:
-            return  # already sent (by a catch-up or a repeated notification)
-        if seq == self.delivered + 1:
-            self.delivered = seq
-            return await self.send_json(message["event"])
-        await self._catch_up()  # a notification went missing: read the log
+        batch = message["events"]  # consecutive numbers of one transaction
+        if batch[0]["seq"] > self.delivered + 1:
+            return await self._catch_up()  # a notification went missing
+        for event in batch:
+            # Lower numbers were already sent (by a catch-up or a repeat).
+            if event["seq"] == self.delivered + 1:
+                self.delivered = event["seq"]
+                await self.send_json(event)
 
     async def desk_event(self, message: dict) -> None:
         await self.send_json(message["event"])

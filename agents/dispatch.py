@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
-from agents import scoring
+from agents import capacity, scoring
+from agents.capacity import room
 from agents.models import (
     AgentProfile,
     AgentStatus,
@@ -30,38 +31,12 @@ from agents.models import (
 )
 from agents.services import HELD, agent_mark_not_responding
 from tickets.models import AuthorKind, Ticket
-from tickets.services import TicketConflict, ticket_transition
-from tickets.states import Action, IllegalTransition, Status
+from tickets.services import TicketConflict, TicketNotFound, ticket_transition
+from tickets.states import Action, IllegalTransition, Status, sources_of
 
 logger = logging.getLogger(__name__)
 MAX_TRIES = 5
 _FREE = {"offered_to_id": None, "offer_expires_at": None, "lease_expires_at": None}
-
-
-def _load(user_ref: OuterRef, ticket_id: int) -> Subquery:
-    """Tickets an agent holds or is offered, other than ``ticket_id``."""
-    busy = Q(assignee_id=user_ref, status__in=HELD) | Q(
-        offered_to_id=user_ref, status=Status.OFFERED
-    )
-    count = (
-        Ticket.objects.filter(busy)
-        .exclude(pk=ticket_id)
-        .order_by()
-        .annotate(n=Func(F("id"), function="COUNT"))
-        .values("n")
-    )
-    return Subquery(count, output_field=IntegerField())
-
-
-def _room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
-    """SQL: the agent may work and has a free slot for this ticket."""
-    profiles = AgentProfile.objects.filter(
-        user_id=agent_id, approved=True, suspended=False, user__is_active=True
-    )
-    if online:
-        profiles = profiles.filter(status=AgentStatus.ACCEPTING, connections__gt=0)
-    profiles = profiles.annotate(load=_load(OuterRef("user_id"), ticket_id))
-    return Q(Exists(profiles.filter(capacity__gt=F("load"))))
 
 
 def _lock_agent(agent_id: int) -> None:
@@ -82,65 +57,80 @@ def _offer_seconds(category: str) -> int:
 
 @transaction.atomic
 def ticket_offer(
-    *, ticket_id: int, agent_id: int, now: datetime | None = None
+    *,
+    ticket_id: int,
+    agent_id: int,
+    now: datetime | None = None,
+    category: str | None = None,
 ) -> Ticket:
-    """Offer a waiting ticket to an online agent with room, with a countdown."""
+    """Offer a waiting ticket to an online agent with room, with a countdown.
+
+    ``category`` saves a read when the caller already has the ticket.
+    """
     now = now or timezone.now()
-    _lock_agent(agent_id)
-    category = Ticket.objects.values_list("category", flat=True).get(pk=ticket_id)
+    # Locks the agent's row (as _lock_agent does) and stamps the offer in
+    # one statement; a lost offer rolls the stamp back with it.
+    AgentProfile.objects.filter(user_id=agent_id).update(last_offer_at=now)
+    if category is None:
+        category = Ticket.objects.values_list("category", flat=True).get(pk=ticket_id)
     expires = now + timedelta(seconds=_offer_seconds(category))
-    ticket = ticket_transition(
+    return ticket_transition(
         ticket_id=ticket_id,
         action=Action.OFFER,
         changes={"offered_to_id": agent_id, "offer_expires_at": expires},
         condition=Q(status=Status.AWAITING_AGENT)
-        & _room(agent_id, ticket_id, online=True),
+        & room(agent_id, ticket_id, online=True),
         condition_error="agent is offline, paused or full",
     )
-    AgentProfile.objects.filter(user_id=agent_id).update(last_offer_at=now)
-    return ticket
 
 
-def _candidates(ticket_id: int, now: datetime) -> list[scoring.Candidate]:
+def _candidates(
+    ticket_id: int, need: scoring.Need, now: datetime
+) -> list[scoring.Candidate]:
     fresh = now - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
-    declined = OfferDecline.objects.filter(ticket_id=ticket_id).values("user_id")
-    rows = (
-        AgentProfile.objects.filter(
-            status=AgentStatus.ACCEPTING,
-            connections__gt=0,
-            last_seen_at__gte=fresh,
-            approved=True,
-            suspended=False,
-            user__is_active=True,
-        )
-        .exclude(user_id__in=declined)
-        .annotate(load=_load(OuterRef("user_id"), ticket_id))
-        .values_list(
-            "user_id",
-            "languages",
-            "categories",
-            "capacity",
-            "load",
-            "last_offer_at",
-            "rating",
-        )
+    rows = capacity.candidates(
+        ticket_id=ticket_id,
+        language=need.language,
+        category=need.category,
+        fresh=fresh,
+        limit=MAX_TRIES,
     )
     return [
-        scoring.Candidate(uid, langs or [], cats or [], cap - (load or 0), last, rate)
-        for uid, langs, cats, cap, load, last, rate in rows
+        scoring.Candidate(
+            p.user_id,
+            p.languages or [],
+            p.categories or [],
+            p.capacity - (p.load or 0),
+            p.last_offer_at,
+            p.rating,
+        )
+        for p in rows
     ]
 
 
-def ticket_dispatch(*, ticket_id: int, now: datetime | None = None) -> int | None:
-    """Offer a waiting ticket to the best eligible agent; their id, or None."""
+def ticket_dispatch(
+    *, ticket_id: int, now: datetime | None = None, need: scoring.Need | None = None
+) -> int | None:
+    """Offer a waiting ticket to the best eligible agent; their id, or None.
+
+    ``need`` (the ticket's language and category) saves a read when the
+    caller has the ticket; the offer's UPDATE still checks it is waiting.
+    """
     now = now or timezone.now()
-    ticket = Ticket.objects.filter(pk=ticket_id, status=Status.AWAITING_AGENT).first()
-    if ticket is None:
-        return None
-    need = scoring.Need(ticket.language, ticket.category)
-    for candidate in scoring.rank(_candidates(ticket_id, now), need)[:MAX_TRIES]:
+    if need is None:
+        row = Ticket.objects.filter(pk=ticket_id, status=Status.AWAITING_AGENT)
+        values = row.values_list("language", "category").first()
+        if values is None:
+            return None
+        need = scoring.Need(*values)
+    for candidate in scoring.rank(_candidates(ticket_id, need, now), need)[:MAX_TRIES]:
         try:
-            ticket_offer(ticket_id=ticket_id, agent_id=candidate.user_id, now=now)
+            ticket_offer(
+                ticket_id=ticket_id,
+                agent_id=candidate.user_id,
+                now=now,
+                category=need.category,
+            )
         except TicketConflict:
             continue  # that agent filled up or left meanwhile: next one
         except IllegalTransition:
@@ -180,11 +170,11 @@ def agent_fill(*, agent_id: int) -> int | None:
         Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
         .exclude(declines__user_id=agent_id)
         .order_by(*_queue_order())
-        .values_list("pk", flat=True)
+        .values_list("pk", "category")
     )
-    for ticket_id in waiting[:MAX_TRIES]:
+    for ticket_id, category in waiting[:MAX_TRIES]:
         try:
-            ticket_offer(ticket_id=ticket_id, agent_id=agent_id)
+            ticket_offer(ticket_id=ticket_id, agent_id=agent_id, category=category)
         except TicketConflict:
             return None  # the agent is full or went away
         except IllegalTransition:
@@ -193,10 +183,10 @@ def agent_fill(*, agent_id: int) -> int | None:
     return None
 
 
-def dispatch_quietly(ticket_id: int) -> None:
+def dispatch_quietly(ticket_id: int, need: scoring.Need | None = None) -> None:
     """On-commit hook: a failed dispatch is retried by the sweeper."""
     try:
-        ticket_dispatch(ticket_id=ticket_id)
+        ticket_dispatch(ticket_id=ticket_id, need=need)
     except Exception:
         logger.exception("dispatching ticket %s failed", ticket_id)
 
@@ -219,7 +209,7 @@ def offer_accept(*, ticket_id: int, agent_id: int) -> Ticket:
         actor_kind=AuthorKind.AGENT,
         changes={"assignee_id": agent_id, **_FREE},
         condition=Q(offered_to_id=agent_id, offer_expires_at__gt=timezone.now())
-        & _room(agent_id, ticket_id, online=False),
+        & room(agent_id, ticket_id, online=False),
         condition_error="this offer is no longer yours",
     )
 
@@ -291,9 +281,8 @@ def _claim_changes(agent_id: int) -> dict:
     return {"assignee_id": agent_id, **_FREE}
 
 
-@transaction.atomic
-def _claim_one(agent_id: int, ticket_id: int) -> Ticket:
-    _lock_agent(agent_id)
+def _claim(agent_id: int, ticket_id: int) -> Ticket:
+    """The claim itself; the caller's transaction holds the agent's lock."""
     return ticket_transition(
         ticket_id=ticket_id,
         action=Action.CLAIM,
@@ -301,15 +290,34 @@ def _claim_one(agent_id: int, ticket_id: int) -> Ticket:
         actor_kind=AuthorKind.AGENT,
         changes=_claim_changes(agent_id),
         condition=(Q(status=Status.AWAITING_AGENT) | Q(offered_to_id=agent_id))
-        & _room(agent_id, ticket_id, online=False),
+        & room(agent_id, ticket_id, online=False),
         condition_error="offered to another agent, or you are at capacity",
     )
 
 
+def _claim_one(agent_id: int, ticket_id: int) -> Ticket:
+    # The losers of a race mostly arrive after the winner committed: one
+    # read refuses them without a transaction or the agent's lock. It only
+    # ever refuses; the conditional UPDATE still decides who wins.
+    status = Ticket.objects.filter(pk=ticket_id).values_list("status", flat=True)
+    status = status.first()
+    if status is None:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist")
+    if status not in sources_of(Action.CLAIM):
+        raise IllegalTransition(Action.CLAIM, status)
+    return _claim_locked(agent_id, ticket_id)
+
+
+@transaction.atomic
+def _claim_locked(agent_id: int, ticket_id: int) -> Ticket:
+    _lock_agent(agent_id)
+    return _claim(agent_id, ticket_id)
+
+
 @transaction.atomic
 def _claim_next(agent_id: int) -> Ticket | None:
-    _lock_agent(agent_id)
-    profile = AgentProfile.objects.get(user_id=agent_id)
+    # Locking the profile also reads the skills: one statement, not two.
+    profile = AgentProfile.objects.select_for_update().get(user_id=agent_id)
     waiting = Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
     if connection.features.has_select_for_update_skip_locked:
         # Racing claimers each lock a different row instead of all
@@ -318,7 +326,7 @@ def _claim_next(agent_id: int) -> Ticket | None:
     ticket_id = waiting.order_by(*_queue_order()).values_list("pk", flat=True).first()
     if ticket_id is None:
         return None
-    return _claim_one(agent_id, ticket_id)
+    return _claim(agent_id, ticket_id)
 
 
 def ticket_claim(*, agent_id: int, ticket_id: int | None = None) -> Ticket | None:
@@ -382,6 +390,6 @@ def ticket_reassign(*, ticket_id: int, agent_id: int, supervisor_id: int) -> Tic
         actor_id=supervisor_id,
         actor_kind="supervisor",
         changes=_claim_changes(agent_id),
-        condition=_room(agent_id, ticket_id, online=False),
+        condition=room(agent_id, ticket_id, online=False),
         condition_error="that agent may not work or is at capacity",
     )

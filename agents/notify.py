@@ -1,30 +1,15 @@
-"""Ring the consoles' doorbell after commit without blocking the writer.
+"""Ring the consoles' doorbell after commit without waiting on an event loop.
 
-Sends go through ``supportdesk.realtime``: on the loop that owns this
-process's channel-layer connections, never a new loop (and Redis connection)
-per send. Order between sends does not matter: consoles repair gaps from the
-event log.
+Sends go through ``supportdesk.realtime.group_send``: one PUBLISH from the
+committing thread with the Redis pub/sub layer, else a task on the loop that
+owns this process's channel-layer connections. Order between sends does not
+matter: consoles repair gaps from the event log.
 """
 
-import logging
 from typing import Any
 
-from channels.layers import get_channel_layer
-
-from supportdesk.realtime import run_on_layer_loop
-
-logger = logging.getLogger(__name__)
-
-
-async def _send(layer, group: str, message: dict[str, Any]) -> None:
-    try:
-        await layer.group_send(group, message)
-    except Exception:  # the log is the record; the console catches up later
-        logger.exception("notifying %s failed", group)
+from supportdesk import realtime
 
 
 def group_send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    run_on_layer_loop(_send(layer, group, message))
+    realtime.group_send(group, message)

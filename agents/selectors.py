@@ -1,13 +1,17 @@
 """Reads for the agent console: who may connect, the event log, the pool."""
 
+import time
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from agents.models import AgentEvent, AgentEventLog, AgentProfile
 from tickets import roles
 from tickets.models import Ticket
 from tickets.states import Status
+
+HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
+_counts_cache: list = [0.0, {}]  # [monotonic time taken, counts], per process
 
 
 def console_role(user) -> str | None:
@@ -32,25 +36,41 @@ def agent_events_after(*, user_id: int, after: int, limit: int = 500) -> list[di
     return [{**row.payload, "seq": row.seq} for row in rows[:limit]]
 
 
-def agent_state(*, user_id: int) -> dict[str, Any]:
-    profile = AgentProfile.objects.get(user_id=user_id)
-    held = Ticket.objects.filter(
-        assignee_id=user_id,
-        status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER],
-    ).values_list("pk", flat=True)
-    offered = Ticket.objects.filter(
-        offered_to_id=user_id, status=Status.OFFERED
-    ).values_list("pk", flat=True)
+def agent_state(*, user_id: int, profile: AgentProfile | None = None) -> dict[str, Any]:
+    """Status, capacity and the tickets held and offered, for ``hello``."""
+    profile = profile or AgentProfile.objects.get(user_id=user_id)
+    mine = Ticket.objects.filter(
+        Q(assignee_id=user_id, status__in=HELD) | Q(offered_to_id=user_id)
+    )
+    held, offered = [], []
+    for pk, status in mine.order_by("pk").values_list("pk", "status"):
+        if status in HELD:
+            held.append(pk)
+        elif status == Status.OFFERED:
+            offered.append(pk)
     return {
         "status": profile.status,
         "capacity": profile.capacity,
-        "held": list(held),
-        "offered": list(offered),
+        "held": held,
+        "offered": offered,
     }
 
 
-def pool_counts() -> dict[str, Any]:
-    """The pool summary every agent may see: counts, no customer data."""
+def pool_counts(*, max_age: float = 0.0) -> dict[str, Any]:
+    """The pool summary every agent may see: counts, no customer data.
+
+    ``max_age`` lets a burst of connecting consoles share one snapshot (the
+    sweeper sends fresh counts every second anyway).
+    """
+    taken, counts = _counts_cache
+    if max_age and time.monotonic() - taken < max_age:
+        return counts
+    counts = _pool_counts()
+    _counts_cache[:] = [time.monotonic(), counts]
+    return counts
+
+
+def _pool_counts() -> dict[str, Any]:
     rows = (
         Ticket.objects.filter(status__in=[Status.AWAITING_AGENT, Status.OFFERED])
         .values("status", "priority")

@@ -11,11 +11,12 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db import connection, transaction
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agents import events, notify
+from agents import events, notify, scoring
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -37,18 +38,30 @@ class AgentUnavailable(Exception):
 # --- the event log ---------------------------------------------------------
 
 
-def _next_seq(user_id: int) -> int:
-    # The UPDATE locks the agent's log row until commit, so two writers for
-    # the same agent commit their numbers in order and never leave a hole
-    # that a later, already delivered number would hide.
-    if not AgentEventLog.objects.filter(user_id=user_id).update(head=F("head") + 1):
-        AgentEventLog.objects.get_or_create(user_id=user_id)
-        AgentEventLog.objects.filter(user_id=user_id).update(head=F("head") + 1)
-    return AgentEventLog.objects.values_list("head", flat=True).get(user_id=user_id)
+def _bump_head(user_id: int, count: int) -> int:
+    """Reserve ``count`` sequence numbers; returns the new head.
+
+    The UPDATE locks the agent's log row until commit, so two writers for
+    the same agent commit their numbers in order and never leave a hole
+    that a later, already delivered number would hide. RETURNING makes it
+    one round trip (PostgreSQL, and SQLite since 3.35).
+    """
+    table = connection.ops.quote_name(AgentEventLog._meta.db_table)
+    sql = f"UPDATE {table} SET head = head + %s WHERE user_id = %s RETURNING head"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, user_id])
+        row = cursor.fetchone()
+        if row is None:  # the agent's first event ever
+            AgentEventLog.objects.get_or_create(user_id=user_id)
+            cursor.execute(sql, [count, user_id])
+            row = cursor.fetchone()
+    return row[0]
 
 
-def _send_now(user_id: int, event: dict[str, Any]) -> None:
-    message = {"type": "agent.event", "event": event}
+def _send_now(user_id: int, batch: list[dict[str, Any]]) -> None:
+    # The events travel in the notification, so a console that is up to
+    # date sends them on without reading the log.
+    message = {"type": "agent.event", "events": batch}
     notify.group_send(events.agent_group(user_id), message)
 
 
@@ -59,15 +72,30 @@ def send_to_group(group: str, event: dict[str, Any]) -> None:
 
 def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> None:
     """Log ``event`` for each agent, then notify their consoles after commit."""
-    with transaction.atomic():
-        for user_id in sorted(set(user_ids)):
-            seq = _next_seq(user_id)
-            AgentEvent.objects.create(
-                user_id=user_id, seq=seq, type=event["type"], payload=event
-            )
-            transaction.on_commit(
-                partial(_send_now, user_id, {**event, "seq": seq}), robust=True
-            )
+    _record({user_id: [event] for user_id in user_ids})
+
+
+def _record(batches: dict[int, list[dict[str, Any]]]) -> None:
+    """Log each agent's events (one head bump each, one INSERT for all).
+
+    No savepoint: nothing here is caught and retried by a caller, so a
+    failure rolls back the caller's transaction with it.
+    """
+    rows = []
+    with transaction.atomic(savepoint=False):
+        for user_id in sorted(batches):
+            batch = batches[user_id]
+            head = _bump_head(user_id, len(batch))
+            numbered = [
+                {**event, "seq": seq}
+                for seq, event in enumerate(batch, start=head - len(batch) + 1)
+            ]
+            rows += [
+                AgentEvent(user_id=user_id, seq=e["seq"], type=e["type"], payload=e)
+                for e in numbered
+            ]
+            transaction.on_commit(partial(_send_now, user_id, numbered), robust=True)
+        AgentEvent.objects.bulk_create(rows)
 
 
 # --- reactions to ticket changes (called by tickets.services) --------------
@@ -85,22 +113,24 @@ def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
     involved = _owners(before) | _owners(
         {"assignee_id": ticket.assignee_id, "offered_to_id": ticket.offered_to_id}
     )
-    if involved:
-        agent_events_record(user_ids=involved, event=event)
+    batches: dict[int, list[dict]] = {user_id: [event] for user_id in involved}
     lost_offer = before.get("offered_to_id")
     if lost_offer and lost_offer != after.get("offered_to_id", lost_offer):
         if audit.kind != "status.accept":
             reason = events.WITHDRAW_REASONS.get(audit.kind, "withdrawn")
             withdrawn = events.offer_withdrawn(ticket.pk, reason)
-            agent_events_record(user_ids=[lost_offer], event=withdrawn)
+            batches.setdefault(lost_offer, []).append(withdrawn)
     if ticket.status == Status.OFFERED and ticket.offered_to_id:
         if after.get("offered_to_id") == ticket.offered_to_id:
             offer = events.offer_created(
                 ticket, ticket.offer_expires_at, timezone.now()
             )
-            agent_events_record(user_ids=[ticket.offered_to_id], event=offer)
+            batches.setdefault(ticket.offered_to_id, []).append(offer)
+    if batches:
+        _record(batches)
     if ticket.status == Status.AWAITING_AGENT:
-        transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk))
+        need = scoring.Need(ticket.language, ticket.category)
+        transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk, need))
     freed = _freed_agent(ticket, before, lost_offer, audit.kind)
     if freed:
         transaction.on_commit(partial(dispatch.fill_quietly, freed))
@@ -165,27 +195,38 @@ def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
 
 
 @transaction.atomic
-def agent_connect(*, user_id: int) -> str:
-    """A console connected: the agent is online and keeps what it holds."""
+def agent_connect(*, user_id: int) -> AgentProfile:
+    """A console connected: the agent is online and keeps what it holds.
+
+    The profile comes back with ``head``, the log's head before connecting.
+    """
     from agents import dispatch
 
     now = timezone.now()
-    profile = AgentProfile.objects.select_for_update().get(user_id=user_id)
+    # The head is read with the lock: what connecting logs comes after it.
+    head = AgentEventLog.objects.filter(user_id=OuterRef("user_id")).values("head")
+    profile = (
+        AgentProfile.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .annotate(head=Coalesce(Subquery(head), 0))
+        .get(user_id=user_id)
+    )
     if not profile.may_work:
         raise AgentUnavailable("this account may not take tickets")
     AgentProfile.objects.filter(pk=profile.pk).update(
         connections=F("connections") + 1, last_seen_at=now, disconnected_at=None
     )
-    status = profile.status
-    if status == AgentStatus.OFFLINE:
-        status = AgentStatus.ACCEPTING
-        _set_status(user_id, status, "connected")
-    # Back within the grace period: the leases on held tickets are cancelled.
-    Ticket.objects.filter(
-        assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
-    ).update(lease_expires_at=None)
-    transaction.on_commit(partial(dispatch.fill_quietly, user_id))
-    return status
+    if profile.status == AgentStatus.OFFLINE:
+        profile.status = AgentStatus.ACCEPTING
+        _set_status(user_id, profile.status, "connected")
+        # Back within the grace period: the leases on held tickets (set
+        # only when the agent went offline) are cancelled.
+        Ticket.objects.filter(
+            assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
+        ).update(lease_expires_at=None)
+    if profile.status == AgentStatus.ACCEPTING:
+        transaction.on_commit(partial(dispatch.fill_quietly, user_id))
+    return profile
 
 
 def agent_disconnect(*, user_id: int) -> None:
@@ -199,9 +240,14 @@ def agent_disconnect(*, user_id: int) -> None:
     )
 
 
-def agent_heartbeat(*, user_id: int) -> int:
-    """Record that the agent is alive; returns the head of its event log."""
-    AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=timezone.now())
+def agent_heartbeat(*, user_id: int, record: bool = True) -> int:
+    """Record that the agent is alive; returns the head of its event log.
+
+    ``record=False`` only reads the head (the console was seen a moment ago).
+    """
+    if record:
+        now = timezone.now()
+        AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=now)
     return (
         AgentEventLog.objects.filter(user_id=user_id)
         .values_list("head", flat=True)

@@ -8,14 +8,20 @@ Quick run (scaled down, a few minutes)::
 
     .venv/bin/python bench/agent_pool_bench.py
 
-Full run (10,000 contended trials at 32 and at 64 agents, 100,000 pool claims,
-10,000 events per agent)::
+Full run (10,000 contended trials: 5,000 with 32 agents and 5,000 with 64
+agents racing for one ticket; 100,000 pool claims by 32 agents; 10,000 events
+per agent for 20 agents while their sockets are killed and Redis is restarted
+at random)::
 
     .venv/bin/python bench/agent_pool_bench.py --full
 
-``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432) and ``BENCH_REDIS``
-(default redis://127.0.0.1:6379/3) choose the servers; the database
-``sd_agents_bench`` is dropped and recreated.
+Each part prints ``phase_<name>_s`` and the run ends with ``bench_total_s``.
+
+``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432) chooses the
+PostgreSQL server; the database ``sd_agents_bench`` is dropped and recreated.
+Redis is a private ``redis-server`` the benchmark starts on a free 127.0.0.1
+port (``BENCH_REDIS_SERVER``, default ``redis-server``), because the events
+figure restarts it at random; a shared Redis is never touched.
 """
 
 import argparse
@@ -35,7 +41,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sd_agents_bench"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/3")
+sys.path.insert(0, str(ROOT))
+from bench.harness import free_port  # noqa: E402
+
+REDIS_PORT = free_port()
+REDIS = f"redis://127.0.0.1:{REDIS_PORT}/0"
 ENV = {
     "DATABASE_URL": f"{PG}/{DB_NAME}",
     "REDIS_URL": REDIS,
@@ -50,8 +60,6 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
 }
 os.environ.update(ENV)
-sys.path.insert(0, str(ROOT))
-from bench.harness import free_port  # noqa: E402
 
 
 def out(name: str, value: float, unit: str) -> None:
@@ -69,6 +77,40 @@ def pct(values: list[float], q: float) -> float:
 
 
 # --- setup ---------------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A throwaway redis-server (no persistence) this benchmark may restart."""
+
+    def __init__(self, port: int):
+        self.port, self.proc, self.restarts = port, None, 0
+
+    def start(self) -> None:
+        binary = os.environ.get("BENCH_REDIS_SERVER", "redis-server")
+        self.proc = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise SystemExit("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()  # a crash, not a clean shutdown
+            self.proc.wait(10)
+            self.proc = None
+
+    def restart(self, down_for: float) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+        self.restarts += 1
 
 
 def recreate_database() -> None:
@@ -353,6 +395,34 @@ async def pool_claims(consoles: list[Console], total: int) -> None:
     out("pool_claims_duplicated", len(claimed) - len(set(claimed)), "claims")
 
 
+async def paced_claims(consoles: list[Console], rate: float, seconds: float) -> None:
+    """Claim latency at a steady ``rate`` spread over the agents (Poisson).
+
+    The closed loop above measures throughput: every agent claims again the
+    moment it gets an answer, so its latency is mostly queueing (Little's
+    law: 32 agents / claims per second). Agents who work their tickets claim
+    far less often; this is the latency one of them sees at a given load.
+    """
+    total = int(rate * seconds)
+    await asyncio.to_thread(make_tickets, total, "awaiting_agent")
+    latencies: list[float] = []
+    mean_gap = len(consoles) / rate
+
+    async def worker(console: Console) -> None:
+        stop_at = time.perf_counter() + seconds
+        while time.perf_counter() < stop_at:
+            await asyncio.sleep(random.expovariate(1 / mean_gap))
+            started = time.perf_counter()
+            frame, at = await console.ask({"type": "claim"})
+            if frame["type"] == "reply" and frame["ticket"] is not None:
+                latencies.append((at - started) * 1000)
+
+    await asyncio.gather(*(worker(c) for c in consoles))
+    out("claim_paced_rate", rate, "claims/s")
+    out("claim_paced_latency_p50", pct(latencies, 0.5), "ms")
+    out("claim_paced_latency_p99", pct(latencies, 0.99), "ms")
+
+
 def audit_double_claims() -> int:
     from django.db.models import Count
 
@@ -367,20 +437,35 @@ def audit_double_claims() -> int:
     return owners.count()
 
 
-async def events_under_kills(consoles: list[Console], per_agent: int) -> None:
+async def reopen(console: Console) -> int:
+    """Reconnect as a console does, retrying while Redis is down; retries."""
+    for attempt in range(200):
+        try:
+            await console.open(resume=True)
+            return attempt
+        except Exception:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("console could not reconnect")
+
+
+async def events_under_kills(
+    consoles: list[Console], per_agent: int, redis: PrivateRedis
+) -> None:
+    """Sockets killed and Redis restarted at random while events are written."""
     from agents.services import agent_events_record
 
     start = {c.user_id: c.last_seq for c in consoles}
     stop = asyncio.Event()
+    retries = []
 
-    def writer() -> None:
+    def writer(part: list[Console]) -> None:
         from django.db import connection
 
+        # Each transaction logs event i for a few agents, as a ticket change
+        # does for its owner and the agent who lost an offer.
+        users = [c.user_id for c in part]
         for i in range(per_agent):
-            for console in consoles:
-                agent_events_record(
-                    user_ids=[console.user_id], event={"type": "bench.event", "n": i}
-                )
+            agent_events_record(user_ids=users, event={"type": "bench.event", "n": i})
         connection.close()
 
     async def killer(console: Console) -> None:
@@ -388,12 +473,23 @@ async def events_under_kills(consoles: list[Console], per_agent: int) -> None:
             await asyncio.sleep(random.uniform(0.05, 0.5))
             console.kill()
             await asyncio.sleep(random.uniform(0.0, 0.1))
-            await console.open(resume=True)
+            retries.append(await reopen(console))
 
-    killers = [asyncio.create_task(killer(c)) for c in consoles]
-    await asyncio.to_thread(writer)
+    async def restarter() -> None:
+        while not stop.is_set():
+            await asyncio.sleep(random.uniform(0.5, 2.0))
+            if not stop.is_set():
+                await asyncio.to_thread(redis.restart, random.uniform(0.05, 0.5))
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(killer(c)) for c in consoles]
+    tasks.append(asyncio.create_task(restarter()))
+    slices = [consoles[i : i + 4] for i in range(0, len(consoles), 4)]
+    await asyncio.gather(*(asyncio.to_thread(writer, part) for part in slices))
     stop.set()
-    await asyncio.gather(*killers)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    # A console heartbeats at least every 5 s; the heartbeat repairs gaps.
     await asyncio.gather(*(c.ask({"type": "heartbeat"}) for c in consoles))
     await asyncio.sleep(1)
     lost = 0
@@ -402,8 +498,30 @@ async def events_under_kills(consoles: list[Console], per_agent: int) -> None:
         lost += len(expected - console.seqs)
         lost += max(0, start[console.user_id] + per_agent - console.last_seq)
     out("events_per_agent", per_agent, "events")
+    out("events_agents", len(consoles), "agents")
+    out("events_sockets_killed", len(retries), "kills")
+    out("events_reconnect_retries", sum(retries), "retries")
+    out("events_redis_restarts", redis.restarts, "restarts")
     out("events_lost", lost, "events")
     out("events_duplicated", sum(c.duplicates for c in consoles), "events")
+    out("events_phase_s", elapsed, "s")
+    await live_after_restart(consoles)
+
+
+async def live_after_restart(consoles: list[Console]) -> None:
+    """The server is back on the channel layer: new events arrive live."""
+    from agents.services import agent_events_record
+
+    before = {c.user_id: c.last_seq for c in consoles}
+
+    def write() -> None:
+        for console in consoles:
+            agent_events_record(user_ids=[console.user_id], event={"type": "live"})
+
+    await asyncio.to_thread(write)
+    await asyncio.sleep(2)  # no heartbeat: only a live notification counts
+    live = sum(c.last_seq > before[c.user_id] for c in consoles)
+    out("events_live_after_restarts", live, f"of_{len(consoles)}_consoles")
 
 
 async def reconnect_storm(consoles: list[Console]) -> None:
@@ -432,13 +550,16 @@ async def offer_expiry(consoles: list[Console], samples: int) -> None:
         lambda: OfferPolicy.objects.create(category="bench-expiry", offer_seconds=1)
     )
     sweeper = subprocess.Popen(
-        [sys.executable, "manage.py", "run_sweeper"],
+        [sys.executable, "-u", "manage.py", "run_sweeper"],
         cwd=ROOT,
         env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
     )
     errors = []
     try:
+        # Its first line comes once Django is set up: no countdown may start
+        # before the sweeper runs, or its start-up is counted as lateness.
+        await asyncio.to_thread(sweeper.stdout.readline)
         for i in range(samples):
             pair = consoles[2 * i : 2 * i + 2]
             await set_accepting(pair, True)
@@ -466,7 +587,20 @@ async def offer_expiry(consoles: list[Console], samples: int) -> None:
     out("offer_expiry_error_ms", max(errors) if errors else -1.0, "ms")
 
 
-async def main(args: argparse.Namespace) -> None:
+class Phases:
+    """Prints how long each part took, so a full run's length is known."""
+
+    def __init__(self):
+        self.started = self.mark = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        out(f"phase_{name}_s", now - self.mark, "s")
+        self.mark = now
+
+
+async def main(args: argparse.Namespace, redis: PrivateRedis) -> None:
+    phases = Phases()
     agents = await asyncio.to_thread(seed_agents, 200)
     port = free_port()
     server = start_server(port)
@@ -475,18 +609,27 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for batch in range(0, len(consoles), 50):
             await asyncio.gather(*(c.open() for c in consoles[batch : batch + 50]))
+        phases.done("setup")
         await offer_latency(consoles)
         await offer_burst(consoles, args.burst)
         await set_accepting(consoles, False)
+        phases.done("offers")
         doubles = await contended(consoles[:32], args.trials)
+        phases.done("contended_32")
         doubles += await contended(consoles[:64], args.trials)
+        phases.done("contended_64")
         out("contended_trials", 2 * args.trials, "trials")
         await pool_claims(consoles[:32], args.pool)
+        await paced_claims(consoles[:32], args.claim_rate, args.claim_seconds)
         audited = await asyncio.to_thread(audit_double_claims)
         out("double_claims", doubles + audited, "claims")
-        await events_under_kills(consoles[100:120], args.events)
+        phases.done("pool_claims")
+        await events_under_kills(consoles[100:120], args.events, redis)
+        phases.done("events")
         await reconnect_storm(consoles)
         await offer_expiry(consoles[150:], args.expiry_samples)
+        phases.done("storm_expiry")
+        out("bench_total_s", time.perf_counter() - phases.started, "s")
     finally:
         await asyncio.gather(*(c.close() for c in consoles), return_exceptions=True)
         server.terminate()
@@ -501,13 +644,22 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--expiry-samples", type=int, default=10)
+    parser.add_argument("--claim-rate", type=float, default=50.0)
+    parser.add_argument("--claim-seconds", type=float, default=10.0)
     options = parser.parse_args()
     full = options.full
+    # Per race size: --full races 32 agents 5,000 times and 64 agents 5,000
+    # times, 10,000 contended trials in all.
     options.trials = options.trials or (5000 if full else 100)
     options.pool = options.pool or (100_000 if full else 3000)
     options.events = options.events or (10_000 if full else 200)
-    recreate_database()
-    import django
+    redis = PrivateRedis(REDIS_PORT)
+    redis.start()
+    try:
+        recreate_database()
+        import django
 
-    django.setup()
-    asyncio.run(main(options))
+        django.setup()
+        asyncio.run(main(options, redis))
+    finally:
+        redis.stop()

@@ -5,9 +5,15 @@ A rolled-back write must never reach a screen, so every publish is deferred with
 client must not miss is also stored in the database, so a publish is
 fire-and-forget: the request that committed never waits for it.
 
-Sends run on the event loop that owns this process's channel-layer
-connections: the ASGI server's loop inside a web process (the in-memory layer
-only works there), or a private loop thread in workers and scripts.
+With the Redis pub/sub layer on one Redis server, a send is one PUBLISH made
+by the committing thread itself (``_direct_publish``): no hop to an event
+loop that may be busy serving sockets, which was most of an offer's latency
+after the database. It waits at most ``_REDIS_TIMEOUT`` for a Redis that
+hangs, and a Redis that is down fails at once (logged; clients repair gaps
+from the database). Every other layer (in-memory, several Redis shards) is
+sent to on the event loop that owns this process's channel-layer
+connections: the ASGI server's loop inside a web process (the in-memory
+layer only works there), or a private loop thread in workers and scripts.
 """
 
 import asyncio
@@ -22,6 +28,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+_REDIS_TIMEOUT = 0.5  # seconds
+_direct: dict[int, tuple] = {}  # per process: id(layer) -> (redis client, prefix)
 _server_loop: asyncio.AbstractEventLoop | None = None
 _private_loop: asyncio.AbstractEventLoop | None = None
 _private_pid = 0
@@ -74,16 +82,60 @@ def run_on_layer_loop(coro: Awaitable) -> None:
         asyncio.run_coroutine_threadsafe(coro, loop).add_done_callback(_log_failure)
 
 
-async def _send(groups: list[str], event: dict[str, Any]) -> None:
+def _direct_client(layer) -> tuple | None:
+    """A blocking Redis client for ``layer``, or None if it is not pub/sub."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return None
+    key = id(layer)
+    if key not in _direct:
+        hosts = layer._kwargs.get("hosts") or []
+        client = None
+        if len(hosts) == 1 and isinstance(hosts[0], str):
+            import redis
+
+            client = redis.Redis.from_url(
+                hosts[0],
+                socket_timeout=_REDIS_TIMEOUT,
+                socket_connect_timeout=_REDIS_TIMEOUT,
+            )
+        _direct[key] = (client, layer._kwargs.get("prefix", "asgi"))
+    client, prefix = _direct[key]
+    return (client, prefix) if client is not None else None
+
+
+def _direct_publish(layer, group: str, message: dict[str, Any]) -> bool:
+    """PUBLISH as the pub/sub layer's ``group_send`` would; False if unable."""
+    target = _direct_client(layer)
+    if target is None:
+        return False
+    client, prefix = target
+    try:
+        client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+    except Exception as error:  # the database is the record
+        logger.warning("publishing to %s failed: %r", group, error)
+    return True
+
+
+def group_send(group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to ``group`` now, without waiting on an event loop."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or _direct_publish(layer, group, message):
         return
-    for group in groups:
-        await layer.group_send(group, {"type": "desk.event", "event": event})
+    run_on_layer_loop(_loop_send(layer, group, message))
+
+
+async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
+    try:
+        await layer.group_send(group, message)
+    except Exception as error:  # the database is the record
+        logger.warning("publishing to %s failed: %r", group, error)
 
 
 def publish_now(groups: list[str], event: dict[str, Any]) -> None:
-    run_on_layer_loop(_send(groups, event))
+    for group in groups:
+        group_send(group, {"type": "desk.event", "event": event})
 
 
 def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:

@@ -177,38 +177,79 @@ def ticket_transition(
     loser re-reads and gets a clear IllegalTransition or TicketConflict.
     """
     changes = {**_stamps(action), **(changes or {})}
-    with transaction.atomic():
-        for _ in range(3):
+    # No savepoint: a lost race writes nothing, so the error is raised after
+    # the block and a caller's own transaction stays usable; a winner's
+    # UPDATE and audit row commit (or roll back) with the caller's work.
+    with transaction.atomic(savepoint=False):
+        ticket, target, error = _swap(
+            ticket_id, action, changes, condition, condition_error
+        )
+        if error is None:
+            before = {"status": ticket.status, **_snapshot(ticket, changes)}
+            _apply(ticket, target, changes)
+            after = {"status": ticket.status, **_snapshot(ticket, changes)}
+            audit = _audit(
+                ticket=ticket,
+                kind=f"status.{action}",
+                actor_id=actor_id,
+                actor_kind=actor_kind,
+                before=before,
+                after=after,
+            )
+            _publish_ticket(ticket, audit)
+    if error is not None:
+        raise error
+    return ticket
+
+
+def _swap(
+    ticket_id: int,
+    action: str,
+    changes: dict[str, Any],
+    condition: Q | None,
+    condition_error: str,
+) -> tuple[Ticket | None, str, Exception | None]:
+    """The compare-and-swap: (ticket as read, target status, error or None)."""
+    for _ in range(3):
+        try:
             ticket = _get(ticket_id)
             target = states.next_status(ticket.status, action)
-            rows = Ticket.objects.filter(pk=ticket_id, version=ticket.version)
-            if condition is not None:
-                rows = rows.filter(condition)
-            updated = rows.update(
-                status=target,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-                **changes,
-            )
-            if updated:
-                break
-            if condition is not None and _get(ticket_id).version == ticket.version:
-                raise TicketConflict(condition_error or f"cannot {action} now")
-        else:
-            raise TicketConflict(f"ticket {ticket_id} keeps changing; try again")
-        before = {"status": ticket.status, **_snapshot(ticket, changes)}
-        ticket.refresh_from_db()
-        after = {"status": ticket.status, **_snapshot(ticket, changes)}
-        audit = _audit(
-            ticket=ticket,
-            kind=f"status.{action}",
-            actor_id=actor_id,
-            actor_kind=actor_kind,
-            before=before,
-            after=after,
+        except (TicketNotFound, states.IllegalTransition) as error:
+            return None, "", error
+        rows = Ticket.objects.filter(pk=ticket_id, version=ticket.version)
+        if condition is not None:
+            rows = rows.filter(condition)
+        ticket.updated_at = timezone.now()
+        updated = rows.update(
+            status=target,
+            version=F("version") + 1,
+            updated_at=ticket.updated_at,
+            **changes,
         )
-        _publish_ticket(ticket, audit)
-    return ticket
+        if updated:
+            return ticket, target, None
+        if condition is not None and _version(ticket_id) == ticket.version:
+            error = TicketConflict(condition_error or f"cannot {action} now")
+            return None, "", error
+    return None, "", TicketConflict(f"ticket {ticket_id} keeps changing; try again")
+
+
+def _apply(ticket: Ticket, target: str, changes: dict[str, Any]) -> None:
+    """Bring the row read before the UPDATE to what the UPDATE wrote.
+
+    Saves re-reading the row; an expression among ``changes`` (rare) is
+    only known to the database, so then the row is read back.
+    """
+    if any(hasattr(value, "resolve_expression") for value in changes.values()):
+        ticket.refresh_from_db()
+        return
+    ticket.status, ticket.version = target, ticket.version + 1
+    for field, value in changes.items():
+        setattr(ticket, field, value)
+
+
+def _version(ticket_id: int) -> int | None:
+    return Ticket.objects.filter(pk=ticket_id).values_list("version", flat=True).first()
 
 
 def _stamps(action: str) -> dict[str, Any]:

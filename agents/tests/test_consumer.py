@@ -142,7 +142,7 @@ def test_repeated_notification_is_sent_once(agent):
                 user_ids=[agent.pk], event={"type": "test.event"}
             )
             first = await comm.receive_json_from(timeout=TIMEOUT)
-            again = {"type": "agent.event", "event": first}
+            again = {"type": "agent.event", "events": [first]}
             await get_channel_layer().group_send(agent_group(agent.pk), again)
             await comm.send_json_to({"type": "heartbeat", "id": 2})
             return seen, first, await frames_until(comm, "reply")
