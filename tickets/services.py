@@ -58,10 +58,11 @@ def audit_write(
     kind: str,
     after: dict[str, Any] | None = None,
     actor_kind: str = AuthorKind.SYSTEM,
+    actor_id: int | None = None,
 ) -> TicketEvent:
-    """Record a system event (mail queued, sent, failed, bounced) and publish it."""
+    """Record an event (mail queued, sent, failed, bounced, resent) and publish it."""
     audit = _audit(
-        ticket=ticket, kind=kind, actor_id=None, actor_kind=actor_kind, after=after
+        ticket=ticket, kind=kind, actor_id=actor_id, actor_kind=actor_kind, after=after
     )
     _publish_ticket(ticket, audit)
     return audit
