@@ -33,6 +33,7 @@ from tickets import services
 from tickets.email_services import (
     desk_address,
     email_ids_claim,
+    email_ids_claim_many,
     reply_token_for,
     ticket_ref,
 )
@@ -81,22 +82,59 @@ def outbox_enqueue_reply(*, ticket: Ticket, message: Message) -> EmailOutbox | N
 
 
 def outbox_enqueue_acknowledgement(*, ticket: Ticket, message: Message) -> EmailOutbox:
+    return _enqueue(**_acknowledgement(ticket))
+
+
+def outbox_enqueue_acknowledgements(
+    *, tickets: list[tuple[Ticket, Message]]
+) -> list[EmailOutbox]:
+    """Acknowledge many new tickets, each (ticket, its first message); for
+    batched intake: one insert per table and one broker message in all."""
+    from tickets.tasks import fan_out
+
+    rows = EmailOutbox.objects.bulk_create(
+        [
+            _row(**_acknowledgement(ticket), parent=_own_parent(first))
+            for ticket, first in tickets
+        ]
+    )
+    email_ids_claim_many(claims=[(r.rfc_message_id, r.ticket_id) for r in rows])
+    services.audit_write_many(
+        events=[(row.ticket, "email.queued", _queued(row)) for row in rows]
+    )
+    fan_out.delay_on_commit("tickets.tasks:deliver_email", [r.pk for r in rows])
+    return rows
+
+
+def _acknowledgement(ticket: Ticket) -> dict:
     language = ticket.customer.preferred_language or ticket.language or "en"
     text = acknowledgement(
         language, ticket_ref=ticket_ref(ticket.pk), name=ticket.customer.name
     )
-    return _enqueue(
-        ticket=ticket,
-        message=None,
-        kind="acknowledgement",
-        text=text,
-        html="",
-        automatic=True,
-        language=language,
-    )
+    return {
+        "ticket": ticket,
+        "message": None,
+        "kind": "acknowledgement",
+        "text": text,
+        "html": "",
+        "automatic": True,
+        "language": language,
+    }
 
 
-def _enqueue(
+def _enqueue(**fields) -> EmailOutbox:
+    from tickets.tasks import deliver_email
+
+    row = _row(**fields, parent=_parent(fields["ticket"].pk))
+    row.save()
+    # What the desk sends is indexed too, so a reply quoting only it threads.
+    email_ids_claim(ids=[row.rfc_message_id], ticket_id=row.ticket_id)
+    _audit_queued(row)
+    deliver_email.delay_on_commit(row.pk)
+    return row
+
+
+def _row(
     *,
     ticket: Ticket,
     message: Message | None,
@@ -104,14 +142,12 @@ def _enqueue(
     text: str,
     html: str,
     automatic: bool,
+    parent: Message | None,
     language: str = "",
 ) -> EmailOutbox:
-    from tickets.tasks import deliver_email
-
     key = uuid.uuid4()
     _, domain = desk_address()
-    parent = _parent(ticket.pk)
-    row = EmailOutbox.objects.create(
+    return EmailOutbox(
         idempotency_key=key,
         rfc_message_id=make_message_id(str(key), domain=domain),
         ticket=ticket,
@@ -126,15 +162,19 @@ def _enqueue(
         references=_references(parent),
         next_attempt_at=timezone.now(),
     )
-    # What the desk sends is indexed too, so a reply quoting only it threads.
-    email_ids_claim(ids=[row.rfc_message_id], ticket_id=ticket.pk)
-    services.audit_write(
-        ticket=ticket,
-        kind="email.queued",
-        after={"outbox_id": row.pk, "kind": kind, "to": row.to_address},
-    )
-    deliver_email.delay_on_commit(row.pk)
-    return row
+
+
+def _audit_queued(row: EmailOutbox) -> None:
+    services.audit_write(ticket=row.ticket, kind="email.queued", after=_queued(row))
+
+
+def _queued(row: EmailOutbox) -> dict:
+    return {"outbox_id": row.pk, "kind": row.kind, "to": row.to_address}
+
+
+def _own_parent(first: Message) -> Message | None:
+    """A new ticket's parent is its first message (what ``_parent`` would find)."""
+    return first if first.message_id else None
 
 
 def _parent(ticket_id: int) -> Message | None:
