@@ -36,3 +36,41 @@ def test_concurrent_redelivery_is_stored_once(settings, tmp_path):
         thread.join()
     assert sorted(outcomes) == ["duplicate"] * 3 + ["new"]
     assert InboundEmail.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_of_the_same_backlog_store_and_process_once(
+    settings, tmp_path
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for real concurrent transactions")
+    from bench.emailgen import generate
+    from tickets.email_batch import Incoming, email_receive_batch
+    from tickets.models import Ticket
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.EMAIL_ACKNOWLEDGE = False
+    items = [Incoming(e.raw) for e in generate(60, seed=9)]
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            receipts = email_receive_batch(items=items, source="race")
+            outcomes.extend(r.outcome for r in receipts)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 3 * len(items)
+    assert InboundEmail.objects.count() == len(items)
+    assert not InboundEmail.objects.filter(status="received").exists()
+    # Each stored message was processed by exactly one of the three.
+    processed = InboundEmail.objects.exclude(message=None).count()
+    assert outcomes.count("new") + outcomes.count("threaded") == processed
+    assert Ticket.objects.count() == outcomes.count("new")
