@@ -1,4 +1,5 @@
-"""Redelivery racing itself on PostgreSQL: the unique key lets one insert win."""
+"""Redelivery racing itself on PostgreSQL: the unique key lets one insert win,
+and row locks let one batch process each stored message."""
 
 from __future__ import annotations
 
@@ -12,6 +13,24 @@ from tickets.models import InboundEmail
 from tickets.tests.conftest import make_raw
 
 
+def together(n: int, work) -> None:
+    """Run ``work`` in ``n`` threads released at the same moment."""
+    barrier = threading.Barrier(n)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            work()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_redelivery_is_stored_once(settings, tmp_path):
     if connection.vendor != "postgresql":
@@ -19,21 +38,8 @@ def test_concurrent_redelivery_is_stored_once(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.EMAIL_ACKNOWLEDGE = False
     raw = make_raw(message_id="<race@x.example>")
-    barrier = threading.Barrier(4)
     outcomes: list[str] = []
-
-    def deliver() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(email_receive(raw=raw, source="race").outcome)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(4, lambda: outcomes.append(email_receive(raw=raw, source="race").outcome))
     assert sorted(outcomes) == ["duplicate"] * 3 + ["new"]
     assert InboundEmail.objects.count() == 1
 
@@ -51,22 +57,13 @@ def test_concurrent_batches_of_the_same_backlog_store_and_process_once(
     settings.MEDIA_ROOT = tmp_path
     settings.EMAIL_ACKNOWLEDGE = False
     items = [Incoming(e.raw) for e in generate(60, seed=9)]
-    barrier = threading.Barrier(3)
     outcomes: list[str] = []
 
     def deliver() -> None:
-        try:
-            barrier.wait()
-            receipts = email_receive_batch(items=items, source="race")
-            outcomes.extend(r.outcome for r in receipts)
-        finally:
-            connections.close_all()
+        receipts = email_receive_batch(items=items, source="race")
+        outcomes.extend(r.outcome for r in receipts)
 
-    threads = [threading.Thread(target=deliver) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(3, deliver)
     assert len(outcomes) == 3 * len(items)
     assert InboundEmail.objects.count() == len(items)
     assert not InboundEmail.objects.filter(status="received").exists()
