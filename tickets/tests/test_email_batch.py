@@ -197,3 +197,26 @@ def test_noise_opens_nothing_and_a_bounce_lands_on_its_ticket():
     assert Message.objects.get(pk=bounced.message_pk).is_internal_note
     assert EmailOutbox.objects.get(pk=ack.pk).bounced_at is not None
     assert Ticket.objects.count() == 1
+
+
+def test_ingest_command_with_a_parse_worker_gives_the_same_summary(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for i in range(5):
+        (tmp_path / f"{i}.eml").write_bytes(
+            make_raw(message_id=f"<cmd{i}@x.example>", subject=f"Case {i}")
+        )
+    out = StringIO()
+    with committed():
+        call_command(
+            "ingest_email",
+            str(tmp_path),
+            "--batch-size=2",
+            "--parse-workers=1",
+            stdout=out,
+        )
+    assert out.getvalue().strip() == (
+        "ingested 5 new, 0 threaded, 0 duplicates, 0 quarantined"
+    )

@@ -24,18 +24,35 @@ class Command(BaseCommand):
             default=BATCH_SIZE,
             help="messages per transaction (1 processes them one by one)",
         )
+        parser.add_argument(
+            "--parse-workers",
+            type=int,
+            default=0,
+            help="processes parsing the next batch while one is written",
+        )
 
     def handle(self, *args, **options) -> None:
-        counts = ingest_paths(options["paths"], batch_size=options["batch_size"])
+        counts = ingest_paths(
+            options["paths"],
+            batch_size=options["batch_size"],
+            parse_workers=options["parse_workers"],
+        )
         self.stdout.write(summary(counts))
 
 
-def ingest_paths(paths: list[str], *, batch_size: int = BATCH_SIZE) -> Counter:
+def ingest_paths(
+    paths: list[str], *, batch_size: int = BATCH_SIZE, parse_workers: int = 0
+) -> Counter:
     items = (
         Incoming(raw=item.raw, source_ref=item.source, error=item.error or "")
         for item in iter_raw_messages(paths)
     )
-    receipts = email_receive_many(items=items, source="command", batch_size=batch_size)
+    receipts = email_receive_many(
+        items=items,
+        source="command",
+        batch_size=batch_size,
+        parse_workers=parse_workers,
+    )
     return Counter(receipt.outcome for receipt in receipts)
 
 
