@@ -264,9 +264,5 @@ class EmailOutboxAdmin(FastChangeList):
             request, f"Queued {resent} again; {skipped} were not uncertain or failed."
         )
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Nothing here is editable; "change" only gates the resend action.
-        return request.user.has_perm("tickets.change_emailoutbox")
-
     def has_add_permission(self, request) -> bool:
         return False

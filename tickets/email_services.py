@@ -169,6 +169,10 @@ def _store_raw(
     return _insert_or_existing(f"{key}:{content_hash}", fields)
 
 
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
 def dedup_key(*, content_hash: str, message_id: str) -> str:
     """The unique key of a received message: its Message-ID, else its bytes."""
     if not message_id:
@@ -182,7 +186,7 @@ def raw_fields(
     """The columns of a new ``InboundEmail`` row, known before any processing."""
     return {
         "raw": raw,
-        "content_hash": hashlib.sha256(raw).hexdigest(),
+        "content_hash": parsed.content_hash if parsed else _sha256(raw),
         "rfc_message_id": (parsed.message_id or "") if parsed else "",
         "source": source,
         "source_ref": source_ref[:500],
