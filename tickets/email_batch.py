@@ -351,6 +351,8 @@ class _Batch:
     # writing
 
     def _open(self, items: list[_Item]) -> None:
+        for item in items:  # a follow-up may conflict with a ticket of this batch
+            _resolve_conflicts(item.flags)
         people = [person_of(item.parsed) for item in items]
         customers = bulk.customers_get_or_create_many(people=people)
         openings = [
@@ -462,8 +464,11 @@ def _refs(parsed: ParsedEmail) -> list[str]:
     return [*([token] if token else []), *subject_tags(parsed.subject)]
 
 
-def _ticket_pk(ticket: int | _Pending) -> int:
-    return ticket.ticket.pk if isinstance(ticket, _Pending) else ticket
+def _ticket_pk(ticket: int | _Pending) -> int | None:
+    """The id of a ticket; None for one this batch has not inserted yet."""
+    if not isinstance(ticket, _Pending):
+        return ticket
+    return ticket.ticket.pk if ticket.ticket else None
 
 
 def _resolve_conflicts(flags: dict) -> None:
