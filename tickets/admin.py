@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from tickets import email_services
+from tickets import email_services, outbox
 from tickets.models import (
     Attachment,
     Customer,
@@ -95,6 +95,7 @@ class OutboxInline(admin.TabularInline):
         "to_address",
         "status",
         "attempts",
+        "sending_started_at",
         "last_error",
         "smtp_response",
         "sent_at",
@@ -230,6 +231,8 @@ class InboundEmailAdmin(FastChangeList):
 
 @admin.register(EmailOutbox)
 class EmailOutboxAdmin(FastChangeList):
+    """Outgoing mail; "uncertain" rows wait for a supervisor's decision."""
+
     list_display = [
         "id",
         "ticket",
@@ -237,6 +240,7 @@ class EmailOutboxAdmin(FastChangeList):
         "to_address",
         "status",
         "attempts",
+        "sending_started_at",
         "sent_at",
         "bounced_at",
     ]
@@ -244,6 +248,21 @@ class EmailOutboxAdmin(FastChangeList):
     raw_id_fields = ["ticket", "message"]
     readonly_fields = [f.name for f in EmailOutbox._meta.fields if f.name != "id"]
     ordering = ["-id"]
+    actions = ["resend"]
+
+    @admin.action(
+        description="Send the selected uncertain or failed mail again",
+        permissions=["change"],
+    )
+    def resend(self, request, queryset) -> None:
+        resent = sum(
+            outbox.outbox_resend(outbox_id=pk, actor_id=request.user.pk)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        skipped = queryset.count() - resent
+        self.message_user(
+            request, f"Queued {resent} again; {skipped} were not uncertain or failed."
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
@@ -23,6 +24,7 @@ from django.utils import timezone
 from tickets import services
 from tickets.intake import (
     ParsedEmail,
+    ThreadMatch,
     choose_thread,
     classify,
     index_ids,
@@ -105,17 +107,18 @@ def email_receive(
     Never raises for bad input: unreadable or unparseable mail is stored and
     quarantined. The same message delivered again is not stored twice.
     """
-    parsed = _parse(raw)
+    parsed = parse(raw)
     if parsed is None:
         error = error or "the parser crashed; see the logs"
     with transaction.atomic():
-        inbound, outcome = _store_raw(raw=raw, parsed=parsed, source=source)
+        inbound, outcome = _store_raw(
+            raw=raw, parsed=parsed, source=source, source_ref=source_ref
+        )
         if outcome == DUPLICATE:
             return Receipt(DUPLICATE, inbound.pk, inbound.ticket_id)
-        inbound.source_ref = source_ref[:500]
         if error or parsed is None or parsed.quarantine_reason:
             reason = error or (parsed.quarantine_reason if parsed else "")
-            return _quarantine(inbound, reason or "unparseable")
+            return quarantine(inbound, reason or "unparseable")
         return _process_safely(inbound, parsed)
 
 
@@ -125,15 +128,15 @@ def inbound_email_reprocess(*, inbound_id: int) -> Receipt:
         inbound = InboundEmail.objects.select_for_update().get(pk=inbound_id)
         if inbound.status in (InboundStatus.PROCESSED, InboundStatus.NOISE):
             return Receipt(DUPLICATE, inbound.pk, inbound.ticket_id)
-        parsed = _parse(bytes(inbound.raw))
+        parsed = parse(bytes(inbound.raw))
         if parsed is None or parsed.quarantine_reason:
             reason = parsed.quarantine_reason if parsed else "the parser crashed"
-            return _quarantine(inbound, reason or "unparseable")
+            return quarantine(inbound, reason or "unparseable")
         inbound.error = ""
         return _process_safely(inbound, parsed)
 
 
-def _parse(raw: bytes) -> ParsedEmail | None:
+def parse(raw: bytes) -> ParsedEmail | None:
     try:
         return parse_email(
             raw,
@@ -146,7 +149,7 @@ def _parse(raw: bytes) -> ParsedEmail | None:
 
 
 def _store_raw(
-    *, raw: bytes, parsed: ParsedEmail | None, source: str
+    *, raw: bytes, parsed: ParsedEmail | None, source: str, source_ref: str = ""
 ) -> tuple[InboundEmail, str]:
     """Insert the raw row, or find that this exact message is already stored.
 
@@ -154,26 +157,42 @@ def _store_raw(
     message at once cannot both store it. A different message reusing a known
     Message-ID is stored under a second key and flagged.
     """
-    content_hash = hashlib.sha256(raw).hexdigest()
-    message_id = (parsed.message_id or "") if parsed else ""
-    fields = {
-        "raw": raw,
-        "content_hash": content_hash,
-        "rfc_message_id": message_id,
-        "source": source,
-        "from_address": _sender(parsed)[:254],
-        "subject": (parsed.subject if parsed else "")[:300],
-    }
-    if not message_id:
-        return _insert_or_existing(f"raw:{content_hash}", fields)
-    key = "mid:" + hashlib.sha256(message_id.encode()).hexdigest()
+    fields = raw_fields(raw=raw, parsed=parsed, source=source, source_ref=source_ref)
+    content_hash, message_id = fields["content_hash"], fields["rfc_message_id"]
+    key = dedup_key(content_hash=content_hash, message_id=message_id)
     inbound, outcome = _insert_or_existing(key, fields)
-    if outcome != DUPLICATE or inbound.content_hash == content_hash:
+    if not message_id or outcome != DUPLICATE:
         return inbound, outcome
-    if _same_message(bytes(inbound.raw), raw):
+    if inbound.content_hash == content_hash or _same_message(bytes(inbound.raw), raw):
         return inbound, outcome
     fields["flags"] = {"reused_message_id": message_id, "first_inbound": inbound.pk}
     return _insert_or_existing(f"{key}:{content_hash}", fields)
+
+
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def dedup_key(*, content_hash: str, message_id: str) -> str:
+    """The unique key of a received message: its Message-ID, else its bytes."""
+    if not message_id:
+        return f"raw:{content_hash}"
+    return "mid:" + hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def raw_fields(
+    *, raw: bytes, parsed: ParsedEmail | None, source: str, source_ref: str = ""
+) -> dict:
+    """The columns of a new ``InboundEmail`` row, known before any processing."""
+    return {
+        "raw": raw,
+        "content_hash": parsed.content_hash if parsed else _sha256(raw),
+        "rfc_message_id": (parsed.message_id or "") if parsed else "",
+        "source": source,
+        "source_ref": source_ref[:500],
+        "from_address": sender_of(parsed)[:254],
+        "subject": (parsed.subject if parsed else "")[:300],
+    }
 
 
 def _same_message(stored: bytes, raw: bytes) -> bool:
@@ -198,13 +217,13 @@ def _insert_or_existing(key: str, fields: dict) -> tuple[InboundEmail, str]:
         return InboundEmail.objects.get(dedup_key=key), DUPLICATE
 
 
-def _sender(parsed: ParsedEmail | None) -> str:
+def sender_of(parsed: ParsedEmail | None) -> str:
     if parsed is None or parsed.from_address is None:
         return ""
     return parsed.from_address.email.strip().lower()
 
 
-def _quarantine(inbound: InboundEmail, reason: str) -> Receipt:
+def quarantine(inbound: InboundEmail, reason: str) -> Receipt:
     inbound.status = InboundStatus.QUARANTINED
     inbound.error = reason[:2000]
     inbound.processed_at = timezone.now()
@@ -231,47 +250,86 @@ def _process_safely(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
 
 def _process(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
     verdict = classify(parsed)
-    extra = [verdict.original_message_id] if verdict.original_message_id else []
-    match = choose_thread(
+    match = match_thread(
         parsed,
+        verdict,
         find_by_message_ids=_known_ids,
-        find_by_token=_ticket_by_ref,
-        find_by_subject_tag=_ticket_by_ref,
+        find_by_ref=_ticket_by_ref,
         is_participant=_is_participant,
+    )
+    flags = flags_for(parsed, verdict, match)
+    closed = match.ticket is not None and _closed(match.ticket)
+    action, ticket_id = route(match.ticket, verdict, closed=closed, flags=flags)
+    if action == NOISE:
+        return _finish(inbound, InboundStatus.NOISE, NOISE, flags=flags)
+    if action == OPEN:
+        message = _open_ticket(parsed, flags)
+    elif action == NOTE:
+        message = record_noise(ticket_id, parsed, verdict, flags)
+    else:
+        message = add_customer_message(ticket_id, parsed, flags)
+    _save_attachments(message, parsed)
+    _index(parsed, message.ticket_id)
+    if action == OPEN and settings.EMAIL_ACKNOWLEDGE:
+        _acknowledge(message)
+    outcome = NEW if action == OPEN else THREADED
+    return _finish(
+        inbound, InboundStatus.PROCESSED, outcome, flags=flags, message=message
+    )
+
+
+# What happens to a processed message; the batch path follows the same rules.
+OPEN = "open"  # a new ticket
+ADD = "add"  # a customer message on the matched ticket
+NOTE = "note"  # noise on the matched ticket, kept as an internal note
+
+
+def match_thread(
+    parsed: ParsedEmail,
+    verdict: NoiseVerdict,
+    *,
+    find_by_message_ids,
+    find_by_ref,
+    is_participant,
+) -> ThreadMatch:
+    """The threading rules with the desk's secrets; lookups are the caller's."""
+    extra = [verdict.original_message_id] if verdict.original_message_id else []
+    return choose_thread(
+        parsed,
+        find_by_message_ids=find_by_message_ids,
+        find_by_token=find_by_ref,
+        find_by_subject_tag=find_by_ref,
+        is_participant=is_participant,
         secret=token_secret(),
         old_secrets=old_token_secrets(),
         extra_ids=extra,
     )
-    flags = _flags(inbound, parsed, verdict, match)
-    ticket_id = match.ticket
-    if ticket_id is not None and _closed(ticket_id) and not verdict.is_noise:
-        flags["follow_up_of"] = ticket_id
-        ticket_id = None
-    if ticket_id is None and verdict.is_noise:
-        # Unmatched noise claims no ids, so it can never capture a thread.
-        return _finish(inbound, InboundStatus.NOISE, NOISE, flags=flags)
-    if ticket_id is None:
-        message = _open_ticket(parsed, flags)
-        outcome = NEW
-    elif verdict.is_noise:
-        message = _record_noise(ticket_id, parsed, verdict, flags)
-        outcome = THREADED
-    else:
-        message = services.message_add(
-            ticket_id=ticket_id,
-            author_kind=AuthorKind.CUSTOMER,
-            text=parsed.text,
-            channel=Channel.EMAIL,
-            html=parsed.html,
-            fields=_message_fields(parsed, flags),
-        )
-        outcome = THREADED
-    _save_attachments(message, parsed)
-    _index(parsed, message.ticket_id)
-    if outcome == NEW and settings.EMAIL_ACKNOWLEDGE:
-        _acknowledge(message)
-    return _finish(
-        inbound, InboundStatus.PROCESSED, outcome, flags=flags, message=message
+
+
+def route(
+    ticket: Hashable | None, verdict: NoiseVerdict, *, closed: bool, flags: dict
+) -> tuple[str, Hashable | None]:
+    """(NOISE, OPEN, ADD or NOTE, ticket) for a matched message.
+
+    A closed ticket is not reopened: the customer gets a follow-up ticket.
+    Unmatched noise claims no ids, so it can never capture a thread.
+    """
+    if ticket is not None and closed and not verdict.is_noise:
+        flags["follow_up_of"] = ticket
+        ticket = None
+    if ticket is None:
+        return (NOISE if verdict.is_noise else OPEN), None
+    return (NOTE if verdict.is_noise else ADD), ticket
+
+
+def add_customer_message(ticket_id: int, parsed: ParsedEmail, flags: dict) -> Message:
+    return services.message_add(
+        ticket_id=ticket_id,
+        author_kind=AuthorKind.CUSTOMER,
+        text=parsed.text,
+        channel=Channel.EMAIL,
+        html=parsed.html,
+        fields=message_fields(parsed, flags),
     )
 
 
@@ -294,7 +352,7 @@ def _finish(
     )
 
 
-def _flags(inbound, parsed: ParsedEmail, verdict: NoiseVerdict, match) -> dict:
+def flags_for(parsed: ParsedEmail, verdict: NoiseVerdict, match: ThreadMatch) -> dict:
     flags: dict = {}
     if parsed.defects:
         flags["defects"] = parsed.defects[:20]
@@ -310,7 +368,7 @@ def _flags(inbound, parsed: ParsedEmail, verdict: NoiseVerdict, match) -> dict:
     return flags
 
 
-def _message_fields(parsed: ParsedEmail, flags: dict) -> dict:
+def message_fields(parsed: ParsedEmail, flags: dict) -> dict:
     return {
         "reply_text": parsed.reply_text,
         "message_id": parsed.message_id or "",
@@ -321,23 +379,27 @@ def _message_fields(parsed: ParsedEmail, flags: dict) -> dict:
     }
 
 
-def _open_ticket(parsed: ParsedEmail, flags: dict) -> Message:
+def person_of(parsed: ParsedEmail) -> tuple[str | None, str]:
+    """(address or None, display name) of the sender, as customers store them."""
     name = parsed.from_address.name if parsed.from_address else ""
-    customer = services.customer_get_or_create(
-        email=_sender(parsed) or None, name=name[:200]
-    )
+    return sender_of(parsed) or None, name[:200]
+
+
+def _open_ticket(parsed: ParsedEmail, flags: dict) -> Message:
+    email, name = person_of(parsed)
+    customer = services.customer_get_or_create(email=email, name=name)
     _, message = services.ticket_create(
         customer=customer,
         subject=parsed.subject,
         text=parsed.text,
         channel=Channel.EMAIL,
         html=parsed.html,
-        message_fields=_message_fields(parsed, flags),
+        message_fields=message_fields(parsed, flags),
     )
     return message
 
 
-def _record_noise(
+def record_noise(
     ticket_id: int, parsed: ParsedEmail, verdict: NoiseVerdict, flags: dict
 ) -> Message:
     """Noise on a known ticket is kept as an internal note: no reopen, no triage."""
@@ -347,7 +409,7 @@ def _record_noise(
         text=f"[{verdict.kind}] {parsed.subject}\n\n{parsed.text}",
         internal=True,
         channel=Channel.EMAIL,
-        fields=_message_fields(parsed, flags),
+        fields=message_fields(parsed, flags),
     )
     if verdict.kind == BOUNCE:
         from tickets.outbox import outbox_record_bounce
@@ -361,6 +423,13 @@ def _record_noise(
 
 
 def _save_attachments(message: Message, parsed: ParsedEmail) -> None:
+    rows = attachment_rows(message, parsed)
+    if rows:
+        Attachment.objects.bulk_create(rows)
+
+
+def attachment_rows(message: Message, parsed: ParsedEmail) -> list[Attachment]:
+    """Unsaved rows for a message's attachments; their files are written now."""
     rows = []
     for part in parsed.attachments:
         row = Attachment(
@@ -375,8 +444,7 @@ def _save_attachments(message: Message, parsed: ParsedEmail) -> None:
         if not part.rejected_reason:
             row.file.save(part.filename, ContentFile(part.content), save=False)
         rows.append(row)
-    if rows:
-        Attachment.objects.bulk_create(rows)
+    return rows
 
 
 def _index(parsed: ParsedEmail, ticket_id: int) -> None:
@@ -385,7 +453,12 @@ def _index(parsed: ParsedEmail, ticket_id: int) -> None:
 
 def email_ids_claim(*, ids: list[str], ticket_id: int) -> None:
     """Index Message-IDs under a ticket; an id already claimed keeps its ticket."""
-    rows = [EmailThreadId(message_id=i[:998], ticket_id=ticket_id) for i in ids if i]
+    email_ids_claim_many(claims=[(i, ticket_id) for i in ids])
+
+
+def email_ids_claim_many(*, claims: list[tuple[str, int]]) -> None:
+    """(Message-ID, ticket) pairs; the first claim of an id wins, here too."""
+    rows = [EmailThreadId(message_id=i[:998], ticket_id=t) for i, t in claims if i]
     if rows:
         EmailThreadId.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -429,6 +502,28 @@ def _acknowledge(message: Message) -> None:
     address = ticket.customer.email
     if address and auto_mail_allowed(address=address):
         outbox_enqueue_acknowledgement(ticket=ticket, message=message)
+
+
+def auto_mail_allowed_many(*, addresses: list[str]) -> set[str]:
+    """``auto_mail_allowed`` for many addresses, in the caller's transaction.
+
+    The rows found are locked; a first contact inserted concurrently makes
+    the insert fail and the caller's transaction with it (batched intake
+    then goes one by one), so two writers still cannot both say yes.
+    """
+    wanted = {a.strip().lower()[:254] for a in addresses if a}
+    now = timezone.now()
+    window = timedelta(seconds=settings.EMAIL_AUTO_MAIL_WINDOW_SECONDS)
+    logs = AutoMailLog.objects.select_for_update().filter(address__in=wanted)
+    seen = dict(logs.values_list("address", "last_sent_at"))
+    lapsed = {a for a, last in seen.items() if last <= now - window}
+    fresh = wanted - seen.keys()
+    AutoMailLog.objects.bulk_create(
+        [AutoMailLog(address=a, last_sent_at=now) for a in fresh]
+    )
+    if lapsed:
+        AutoMailLog.objects.filter(address__in=lapsed).update(last_sent_at=now)
+    return fresh | lapsed
 
 
 def auto_mail_allowed(*, address: str) -> bool:

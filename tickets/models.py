@@ -349,14 +349,19 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # A sender died between its "sending" mark and the result: the server may
+    # or may not have the mail, so only a supervisor may send it again.
+    UNCERTAIN = "uncertain", "Uncertain"
 
 
 class EmailOutbox(models.Model):
     """One outgoing email, committed before it is sent.
 
-    ``idempotency_key`` fixes the Message-ID, so a resend after a crash
-    between SMTP and the status update is the same message, recognisable by
-    the receiver; ``lease_expires_at`` lets a crashed sender's claim lapse.
+    ``idempotency_key`` fixes the Message-ID, so an explicit resend is the
+    same message, recognisable by the receiver. ``sending_started_at`` and
+    ``attempts`` are committed before SMTP is spoken to; a row still
+    ``sending`` after ``lease_expires_at`` belongs to a sender that died, and
+    becomes ``uncertain`` instead of being sent again.
     """
 
     idempotency_key = models.UUIDField(unique=True)
@@ -378,9 +383,10 @@ class EmailOutbox(models.Model):
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
     status = models.CharField(
-        max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
+        max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -1,17 +1,24 @@
 """Email out: replies are committed to the outbox first, then sent by a task.
 
-A send claims its row with a conditional UPDATE (``queued`` or a lapsed
-``sending`` lease -> ``sending``), talks SMTP outside any transaction, then
-marks the row ``sent`` only if it still holds that claim. The Message-ID
-derives from the row's idempotency key, so the one unavoidable duplicate (a
-crash after the server accepted the mail but before the mark) is the same
-message with the same Message-ID, which mail clients and our own intake
-recognise, rather than a second different mail.
+At most once: a send claims its row with a conditional UPDATE (``queued`` ->
+``sending``, with the attempt number and the time) that commits before SMTP
+is spoken to, then marks the row ``sent`` with the server's answer. If the
+sender dies in between, nobody can know whether the server took the mail, so
+a later run that finds the row still ``sending`` after its lease marks it
+``uncertain`` on the ticket's audit trail and sends nothing; a supervisor
+may send it again from the admin (``outbox_resend``). The Message-ID derives
+from the row's idempotency key, so even that explicit resend is the same
+message, which mail clients and our own intake recognise.
+
+Only a definite refusal (the connection could not be opened, or the server
+answered with an error code) is retried automatically; a timeout or a
+dropped connection after the data went out is as uncertain as a crash.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from datetime import datetime, timedelta
 
@@ -26,6 +33,7 @@ from tickets import services
 from tickets.email_services import (
     desk_address,
     email_ids_claim,
+    email_ids_claim_many,
     reply_token_for,
     ticket_ref,
 )
@@ -47,6 +55,7 @@ SENT = "sent"
 RETRY = "retry"
 FAILED = "failed"
 SKIPPED = "skipped"
+UNCERTAIN = "uncertain"
 
 
 def wants_email(message: Message, ticket: Ticket) -> bool:
@@ -73,22 +82,59 @@ def outbox_enqueue_reply(*, ticket: Ticket, message: Message) -> EmailOutbox | N
 
 
 def outbox_enqueue_acknowledgement(*, ticket: Ticket, message: Message) -> EmailOutbox:
+    return _enqueue(**_acknowledgement(ticket))
+
+
+def outbox_enqueue_acknowledgements(
+    *, tickets: list[tuple[Ticket, Message]]
+) -> list[EmailOutbox]:
+    """Acknowledge many new tickets, each (ticket, its first message); for
+    batched intake: one insert per table and one broker message in all."""
+    from tickets.tasks import fan_out
+
+    rows = EmailOutbox.objects.bulk_create(
+        [
+            _row(**_acknowledgement(ticket), parent=_own_parent(first))
+            for ticket, first in tickets
+        ]
+    )
+    email_ids_claim_many(claims=[(r.rfc_message_id, r.ticket_id) for r in rows])
+    services.audit_write_many(
+        events=[(row.ticket, "email.queued", _queued(row)) for row in rows]
+    )
+    fan_out.delay_on_commit("tickets.tasks:deliver_email", [r.pk for r in rows])
+    return rows
+
+
+def _acknowledgement(ticket: Ticket) -> dict:
     language = ticket.customer.preferred_language or ticket.language or "en"
     text = acknowledgement(
         language, ticket_ref=ticket_ref(ticket.pk), name=ticket.customer.name
     )
-    return _enqueue(
-        ticket=ticket,
-        message=None,
-        kind="acknowledgement",
-        text=text,
-        html="",
-        automatic=True,
-        language=language,
-    )
+    return {
+        "ticket": ticket,
+        "message": None,
+        "kind": "acknowledgement",
+        "text": text,
+        "html": "",
+        "automatic": True,
+        "language": language,
+    }
 
 
-def _enqueue(
+def _enqueue(**fields) -> EmailOutbox:
+    from tickets.tasks import deliver_email
+
+    row = _row(**fields, parent=_parent(fields["ticket"].pk))
+    row.save()
+    # What the desk sends is indexed too, so a reply quoting only it threads.
+    email_ids_claim(ids=[row.rfc_message_id], ticket_id=row.ticket_id)
+    _audit_queued(row)
+    deliver_email.delay_on_commit(row.pk)
+    return row
+
+
+def _row(
     *,
     ticket: Ticket,
     message: Message | None,
@@ -96,14 +142,12 @@ def _enqueue(
     text: str,
     html: str,
     automatic: bool,
+    parent: Message | None,
     language: str = "",
 ) -> EmailOutbox:
-    from tickets.tasks import deliver_email
-
     key = uuid.uuid4()
     _, domain = desk_address()
-    parent = _parent(ticket.pk)
-    row = EmailOutbox.objects.create(
+    return EmailOutbox(
         idempotency_key=key,
         rfc_message_id=make_message_id(str(key), domain=domain),
         ticket=ticket,
@@ -118,15 +162,19 @@ def _enqueue(
         references=_references(parent),
         next_attempt_at=timezone.now(),
     )
-    # What the desk sends is indexed too, so a reply quoting only it threads.
-    email_ids_claim(ids=[row.rfc_message_id], ticket_id=ticket.pk)
-    services.audit_write(
-        ticket=ticket,
-        kind="email.queued",
-        after={"outbox_id": row.pk, "kind": kind, "to": row.to_address},
-    )
-    deliver_email.delay_on_commit(row.pk)
-    return row
+
+
+def _audit_queued(row: EmailOutbox) -> None:
+    services.audit_write(ticket=row.ticket, kind="email.queued", after=_queued(row))
+
+
+def _queued(row: EmailOutbox) -> dict:
+    return {"outbox_id": row.pk, "kind": row.kind, "to": row.to_address}
+
+
+def _own_parent(first: Message) -> Message | None:
+    """A new ticket's parent is its first message (what ``_parent`` would find)."""
+    return first if first.message_id else None
 
 
 def _parent(ticket_id: int) -> Message | None:
@@ -149,26 +197,32 @@ def _references(parent: Message | None) -> str:
 
 
 def outbox_send(*, outbox_id: int, now: datetime | None = None) -> str:
-    """Send one outbox row if it is due and nobody else holds it."""
+    """Send one outbox row if it is due and nobody else holds it.
+
+    Must run outside a transaction, so the "sending" mark is committed before
+    the mail leaves (a task always does).
+    """
     now = now or timezone.now()
     lease = timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS)
     claimed = EmailOutbox.objects.filter(
-        Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
-        | Q(status=OutboxStatus.SENDING, lease_expires_at__lte=now),
-        pk=outbox_id,
+        pk=outbox_id, status=OutboxStatus.QUEUED, next_attempt_at__lte=now
     ).update(
         status=OutboxStatus.SENDING,
+        sending_started_at=now,
         lease_expires_at=now + lease,
         attempts=F("attempts") + 1,
     )
     if not claimed:
-        return SKIPPED
+        return _mark_uncertain(outbox_id, now, "the sender stopped mid-send")
     row = EmailOutbox.objects.select_related("ticket").get(pk=outbox_id)
     attempt = row.attempts
     try:
         response = _deliver(row)
-    except Exception as exc:  # SMTP, DNS, socket: all retried the same way
-        return _failed_attempt(row, attempt, exc, now)
+    except _Refused as refused:
+        return _failed_attempt(row, attempt, refused.__cause__, now)
+    except Exception as exc:  # sent or not: nobody can tell
+        logger.warning("outbox %s attempt %s uncertain: %r", row.pk, attempt, exc)
+        return _mark_uncertain(row.pk, None, f"{type(exc).__name__}: {exc}")
     marked = EmailOutbox.objects.filter(
         pk=row.pk, status=OutboxStatus.SENDING, attempts=attempt
     ).update(
@@ -187,7 +241,66 @@ def outbox_send(*, outbox_id: int, now: datetime | None = None) -> str:
     return SENT
 
 
-def _failed_attempt(row: EmailOutbox, attempt: int, exc: Exception, now) -> str:
+def _mark_uncertain(outbox_id: int, lapsed_by: datetime | None, reason: str) -> str:
+    """``sending`` -> ``uncertain``; with ``lapsed_by``, only once the lease has
+    lapsed (a live sender may still be talking to the server)."""
+    rows = EmailOutbox.objects.filter(pk=outbox_id, status=OutboxStatus.SENDING)
+    if lapsed_by is not None:
+        rows = rows.filter(lease_expires_at__lte=lapsed_by)
+    with transaction.atomic():
+        if not rows.update(
+            status=OutboxStatus.UNCERTAIN,
+            last_error=reason[:2000],
+            lease_expires_at=None,
+        ):
+            return SKIPPED
+        row = EmailOutbox.objects.select_related("ticket").get(pk=outbox_id)
+        services.audit_write(
+            ticket=row.ticket,
+            kind="email.uncertain",
+            after={
+                "outbox_id": row.pk,
+                "attempt": row.attempts,
+                "sending_started_at": _iso(row.sending_started_at),
+                "reason": reason[:500],
+            },
+        )
+    return UNCERTAIN
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def outbox_resend(*, outbox_id: int, actor_id: int) -> bool:
+    """A supervisor's explicit decision to send an uncertain or failed row again.
+
+    Same row, same Message-ID: a receiver that did get the first copy can
+    recognise the second. False when the row is in no state to resend.
+    """
+    from tickets.tasks import deliver_email
+
+    with transaction.atomic():
+        resent = EmailOutbox.objects.filter(
+            pk=outbox_id, status__in=[OutboxStatus.UNCERTAIN, OutboxStatus.FAILED]
+        ).update(
+            status=OutboxStatus.QUEUED, next_attempt_at=timezone.now(), last_error=""
+        )
+        if not resent:
+            return False
+        row = EmailOutbox.objects.select_related("ticket").get(pk=outbox_id)
+        services.audit_write(
+            ticket=row.ticket,
+            kind="email.resend",
+            after={"outbox_id": row.pk, "attempts": row.attempts},
+            actor_kind="user",
+            actor_id=actor_id,
+        )
+        deliver_email.delay_on_commit(row.pk)
+    return True
+
+
+def _failed_attempt(row: EmailOutbox, attempt: int, exc: BaseException, now) -> str:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     logger.warning("outbox %s attempt %s failed: %s", row.pk, attempt, error)
     final = attempt >= settings.EMAIL_OUTBOX_MAX_ATTEMPTS
@@ -196,6 +309,7 @@ def _failed_attempt(row: EmailOutbox, attempt: int, exc: Exception, now) -> str:
         EmailOutbox.objects.filter(pk=row.pk, status=OutboxStatus.SENDING).update(
             status=OutboxStatus.FAILED if final else OutboxStatus.QUEUED,
             last_error=error,
+            smtp_response=_smtp_answer(exc),
             next_attempt_at=None if final else now + timedelta(seconds=backoff),
             lease_expires_at=None,
         )
@@ -205,6 +319,20 @@ def _failed_attempt(row: EmailOutbox, attempt: int, exc: Exception, now) -> str:
             after={"outbox_id": row.pk, "attempt": attempt, "error": error},
         )
     return FAILED if final else RETRY
+
+
+def _smtp_answer(exc: BaseException) -> str:
+    code = getattr(exc, "smtp_code", None)
+    if code is None:
+        return ""
+    message = getattr(exc, "smtp_error", b"")
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return f"{code} {message}"[:2000]
+
+
+class _Refused(Exception):
+    """The mail certainly did not leave: safe to try again later."""
 
 
 class _Wire:
@@ -258,12 +386,22 @@ def build_outgoing(row: EmailOutbox):
 
 
 def _deliver(row: EmailOutbox) -> str:
+    """Send the row's message; ``_Refused`` when it certainly did not leave."""
     message = build_outgoing(row)
     sender = desk_address()
     connection = get_connection(fail_silently=False)
-    sent = connection.send_messages(
-        [_Prebuilt(message, sender="@".join(sender), recipients=[row.to_address])]
-    )
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _Refused from exc  # no connection, nothing sent
+    try:
+        sent = connection.send_messages(
+            [_Prebuilt(message, sender="@".join(sender), recipients=[row.to_address])]
+        )
+    except _DEFINITE_REFUSALS as exc:
+        raise _Refused from exc
+    finally:
+        connection.close()
     if not sent:
         raise RuntimeError("the mail backend accepted nothing")
     host = getattr(connection, "host", "")
@@ -272,9 +410,14 @@ def _deliver(row: EmailOutbox) -> str:
     return f"accepted{where} as {row.rfc_message_id}"
 
 
+# The server answered with an error code: it did not take the mail.
+_DEFINITE_REFUSALS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+
+
 def outbox_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Rows a retry sweep should try now: due retries and lapsed leases."""
     now = now or timezone.now()
+    # Lapsed "sending" rows are included so the sweep marks them uncertain.
     rows = EmailOutbox.objects.filter(
         Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
         | Q(status=OutboxStatus.SENDING, lease_expires_at__lte=now)

@@ -58,13 +58,29 @@ def audit_write(
     kind: str,
     after: dict[str, Any] | None = None,
     actor_kind: str = AuthorKind.SYSTEM,
+    actor_id: int | None = None,
 ) -> TicketEvent:
-    """Record a system event (mail queued, sent, failed, bounced) and publish it."""
+    """Record an event (mail queued, sent, failed, bounced, resent) and publish it."""
     audit = _audit(
-        ticket=ticket, kind=kind, actor_id=None, actor_kind=actor_kind, after=after
+        ticket=ticket, kind=kind, actor_id=actor_id, actor_kind=actor_kind, after=after
     )
     _publish_ticket(ticket, audit)
     return audit
+
+
+def audit_write_many(
+    *, events: list[tuple[Ticket, str, dict[str, Any]]]
+) -> list[TicketEvent]:
+    """``audit_write`` of many system events, (ticket, kind, after), one insert."""
+    audits = TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(ticket=t, actor_kind=AuthorKind.SYSTEM, kind=kind, after=after)
+            for t, kind, after in events
+        ]
+    )
+    for audit in audits:
+        _publish_ticket(audit.ticket, audit)
+    return audits
 
 
 def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
@@ -381,15 +397,21 @@ def _direction(author_kind: str, internal: bool) -> str:
     return Direction.OUTBOUND
 
 
+# What a customer's message does to a ticket in these states; in any other
+# state it only queues triage (bulk intake relies on that).
+CUSTOMER_MESSAGE_ACTIONS = {
+    states.Status.RESOLVED: states.Action.REOPEN,
+    states.Status.WAITING_ON_CUSTOMER: states.Action.CUSTOMER_REPLY,
+    states.Status.AUTO_ANSWERED: states.Action.TRIAGE,
+}
+
+
 def _after_message(ticket: Ticket, message: Message) -> None:
     status = ticket.status
     if message.author_kind == AuthorKind.CUSTOMER:
-        if status == states.Status.RESOLVED:
-            ticket_transition(ticket_id=ticket.pk, action=states.Action.REOPEN)
-        elif status == states.Status.WAITING_ON_CUSTOMER:
-            ticket_transition(ticket_id=ticket.pk, action=states.Action.CUSTOMER_REPLY)
-        elif status == states.Status.AUTO_ANSWERED:
-            ticket_transition(ticket_id=ticket.pk, action=states.Action.TRIAGE)
+        action = CUSTOMER_MESSAGE_ACTIONS.get(status)
+        if action:
+            ticket_transition(ticket_id=ticket.pk, action=action)
         _enqueue_triage(message.pk)
         return
     if ticket.first_response_at is None:

@@ -1,6 +1,7 @@
 """Celery tasks of the email intake and outbox: thin wrappers over services."""
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.utils.imports import symbol_by_name
 
 from tickets import outbox
 
@@ -26,3 +27,19 @@ def poll_imap() -> int:
     from tickets import imap
 
     return imap.imap_poll()
+
+
+@shared_task(name="tickets.fan_out", acks_late=True)
+def fan_out(task_path: str, ids: list[int]) -> int:
+    """Queue the task at ``task_path`` ("module:name") once per id, so a batch
+    writer publishes one message instead of one per row.
+
+    Every task it queues is idempotent by its id, so a redelivered fan-out
+    (``acks_late``) only queues runs that find their work done.
+    """
+    task = symbol_by_name(task_path)
+    if not isinstance(task, Task):
+        raise TypeError(f"{task_path} is not a task")
+    for item in ids:
+        task.delay(item)
+    return len(ids)

@@ -137,7 +137,10 @@ def _parse_tree(raw: bytes, parsed: ParsedEmail) -> Message:
         parsed.defects.append("bom_before_headers")
     if b"\x00" in raw:
         parsed.defects.append("nul_bytes")
-    if len(_MULTIPART.findall(raw)) > MAX_MULTIPARTS:
+    # The exact count scans the whole message case-insensitively; a plain
+    # count first skips it for all but the suspicious few.
+    suspicious = raw.lower().count(b"multipart/") > MAX_MULTIPARTS
+    if suspicious and len(_MULTIPART.findall(raw)) > MAX_MULTIPARTS:
         # The stdlib parser checks every line against every open boundary:
         # quadratic in nesting, so a 50 KB message could stall the worker.
         parsed.defects.append("nesting_too_deep")

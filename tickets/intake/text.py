@@ -178,13 +178,16 @@ def _drop_remote_images(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# Built once: nh3.clean() builds the same sanitiser again on every call.
+_SANITIZER = nh3.Cleaner(
+    url_schemes={"http", "https", "mailto", "cid"},
+    attribute_filter=_drop_remote_images,
+)
+
+
 def sanitize_html(html: str) -> str:
     """Sanitise HTML for display to agents; keep ``cid:`` images."""
-    return nh3.clean(
-        html,
-        url_schemes={"http", "https", "mailto", "cid"},
-        attribute_filter=_drop_remote_images,
-    )
+    return _SANITIZER.clean(html)
 
 
 def html_to_text(html: str) -> str:

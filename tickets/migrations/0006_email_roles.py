@@ -7,6 +7,11 @@ CODES = ["view_inboundemail", "view_emailoutbox"]
 
 
 def grant(apps, schema_editor):
+    grant_codes(apps, CODES)
+
+
+def grant_codes(apps, codes):
+    """Give supervisors and admins these permissions (later migrations too)."""
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, verbosity=0)
@@ -14,7 +19,7 @@ def grant(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     perms = Permission.objects.filter(
-        content_type__app_label="tickets", codename__in=CODES
+        content_type__app_label="tickets", codename__in=codes
     )
     for name in ("supervisors", "admins"):
         group, _ = Group.objects.get_or_create(name=name)

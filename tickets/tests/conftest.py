@@ -39,3 +39,10 @@ def make_raw(
 @pytest.fixture
 def raw_factory():
     return make_raw
+
+
+@pytest.fixture
+def email_desk(settings, tmp_path):
+    """Attachments under a temporary MEDIA_ROOT; the desk's own address."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DEFAULT_FROM_EMAIL = "Support <support@desk.example>"

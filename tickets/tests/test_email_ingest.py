@@ -28,13 +28,7 @@ from tickets.models import (
 from tickets.states import Status
 from tickets.tests.conftest import REAL_EMAILS, make_raw, real_email_files
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.DEFAULT_FROM_EMAIL = "Support <support@desk.example>"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_desk")]
 
 
 def ingest(*paths) -> str:

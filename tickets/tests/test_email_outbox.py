@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 from datetime import timedelta
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from conftest import committed, free_port
@@ -15,7 +17,15 @@ from tickets import services
 from tickets.email_services import email_receive, ticket_id_from_ref
 from tickets.intake import parse_token
 from tickets.models import AuthorKind, EmailOutbox, Ticket, TicketEvent
-from tickets.outbox import FAILED, RETRY, SENT, SKIPPED, outbox_due, outbox_send
+from tickets.outbox import (
+    FAILED,
+    RETRY,
+    SKIPPED,
+    UNCERTAIN,
+    outbox_due,
+    outbox_resend,
+    outbox_send,
+)
 from tickets.tasks import deliver_email, deliver_email_sweep
 from tickets.tests.conftest import make_raw
 
@@ -28,12 +38,15 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
         self.refuse = 0
+        self.stall = 0.0
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             self.refuse -= 1
             return "451 4.3.0 try again later"
         self.messages.append(envelope.content)
+        if self.stall:
+            await asyncio.sleep(self.stall)
         return "250 OK queued"
 
 
@@ -128,17 +141,84 @@ def test_task_run_twice_sends_once(smtp, agent):
     assert EmailOutbox.objects.get(pk=row.pk).attempts == 1
 
 
-def test_crash_after_send_resends_the_same_message(smtp, agent):
-    row = agent_reply(email_ticket(), agent)
-    # A sender died after SMTP accepted: its claim is still on the row.
+def crashed_mid_send(row: EmailOutbox) -> None:
+    """What a sender that died after SMTP accepted the mail leaves behind."""
     EmailOutbox.objects.filter(pk=row.pk).update(
-        status="sending", lease_expires_at=timezone.now() + timedelta(minutes=5)
+        status="sending",
+        sending_started_at=timezone.now(),
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
     )
+
+
+def test_crash_after_send_is_not_sent_again_but_marked_uncertain(smtp, agent):
+    row = agent_reply(email_ticket(), agent)
+    crashed_mid_send(row)
     assert outbox_send(outbox_id=row.pk) == SKIPPED  # lease still held
     later = timezone.now() + timedelta(minutes=6)
-    assert outbox_send(outbox_id=row.pk, now=later) == SENT
+    assert outbox_send(outbox_id=row.pk, now=later) == UNCERTAIN
+    assert outbox_send(outbox_id=row.pk, now=later) == SKIPPED
+    assert len(smtp.messages) == 1
+    row.refresh_from_db()
+    assert row.status == "uncertain" and row.attempts == 1
+    event = TicketEvent.objects.get(ticket=row.ticket, kind="email.uncertain")
+    assert event.after["outbox_id"] == row.pk and event.after["attempt"] == 1
+
+
+def test_sweep_marks_a_dead_senders_row_uncertain(smtp, agent):
+    row = agent_reply(email_ticket(), agent)
+    crashed_mid_send(row)
+    EmailOutbox.objects.filter(pk=row.pk).update(lease_expires_at=timezone.now())
+    assert deliver_email_sweep.delay().get() == 1
+    assert EmailOutbox.objects.get(pk=row.pk).status == "uncertain"
+    assert len(smtp.messages) == 1
+
+
+def test_timeout_after_the_data_went_out_is_uncertain(smtp, agent, settings):
+    settings.EMAIL_TIMEOUT = 1
+    smtp.stall = 3  # the server keeps the mail but answers too late
+    row = agent_reply(email_ticket(), agent)
+    row.refresh_from_db()
+    assert row.status == "uncertain" and row.attempts == 1
+    assert len(smtp.messages) == 1
+    assert outbox_due(now=timezone.now() + timedelta(days=1)) == []
+
+
+def test_unreachable_server_is_retried(smtp, agent, settings):
+    settings.EMAIL_PORT = free_port()  # nothing listens: certainly not sent
+    row = agent_reply(email_ticket(), agent)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert "ConnectionRefused" in row.last_error
+
+
+def test_supervisor_resends_an_uncertain_mail_from_the_admin(
+    smtp, agent, supervisor, client
+):
+    row = agent_reply(email_ticket(), agent)
+    crashed_mid_send(row)
+    outbox_send(outbox_id=row.pk, now=timezone.now() + timedelta(minutes=6))
+    supervisor.groups.add(Group.objects.get(name="supervisors"))
+    client.force_login(supervisor)
+    listing = client.get("/admin/tickets/emailoutbox/?status__exact=uncertain")
+    assert listing.status_code == 200 and b"Uncertain" in listing.content
+    with committed():
+        response = client.post(
+            "/admin/tickets/emailoutbox/",
+            {"action": "resend", "_selected_action": [row.pk]},
+        )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 2
     first, second = smtp.messages
-    assert first == second  # same bytes, same Message-ID: recognisable
+    assert first == second  # same Message-ID: the receiver can recognise it
+    resend = TicketEvent.objects.get(ticket=row.ticket, kind="email.resend")
+    assert resend.actor_id == supervisor.pk
+
+
+def test_resend_refuses_a_row_that_was_sent(smtp, agent, supervisor):
+    row = agent_reply(email_ticket(), agent)
+    assert outbox_resend(outbox_id=row.pk, actor_id=supervisor.pk) is False
+    assert len(smtp.messages) == 1
 
 
 def test_smtp_failure_is_retried_with_backoff_then_visible(smtp, agent, settings):
