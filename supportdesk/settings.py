@@ -59,6 +59,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
+# Threads per web process that run requests (supportdesk/http.py). Keep it at
+# or under DATABASE_POOL_MAX so a request never waits for a connection.
+WEB_THREADS = env_int("WEB_THREADS", 8)
 ASGI_APPLICATION = "supportdesk.asgi.application"
 WSGI_APPLICATION = None
 
