@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.realtime import publish_on_commit
 from tickets import events, states
 from tickets.models import (
@@ -100,7 +101,8 @@ def _publish_message(message: Message, audit: TicketEvent) -> None:
 def _enqueue_triage(message_id: int) -> None:
     from triage.tasks import triage_message
 
-    triage_message.delay_on_commit(message_id)
+    # One LPUSH instead of delay()'s kombu machinery (supportdesk/enqueue.py).
+    enqueue_on_commit(triage_message, message_id)
 
 
 def customer_get_or_create(
