@@ -69,14 +69,19 @@ def audit_write(
     return audit
 
 
-def _publish_ticket(ticket: Ticket, audit: TicketEvent) -> None:
+def _publish_ticket(ticket: Ticket, audit: TicketEvent, *, new: bool = False) -> None:
     from agents import services as agent_services
 
     event = events.ticket_updated(ticket, audit)
     # Agents' consoles read from their own event log; dispatch reacts too.
     # First, so the next offer goes out before the watchers are told.
     agent_services.ticket_changed(ticket=ticket, audit=audit, event=event)
-    publish_on_commit([events.ticket_group(ticket.pk), events.SUPERVISORS_GROUP], event)
+    # A ticket's watchers are let in only once it exists (the consumer checks
+    # access), so a new ticket has none yet: one publish instead of two.
+    groups = [events.SUPERVISORS_GROUP]
+    if not new:
+        groups.insert(0, events.ticket_group(ticket.pk))
+    publish_on_commit(groups, event)
     if ticket.channel == Channel.CHAT:
         publish_on_commit(
             [events.chat_group(ticket.pk)], events.chat_ticket_changed(ticket, audit)
@@ -164,7 +169,7 @@ def ticket_create(
         actor_kind=AuthorKind.CUSTOMER if actor_id is None else "user",
         after={"status": ticket.status, "channel": channel, "message_id": message.pk},
     )
-    _publish_ticket(ticket, audit)
+    _publish_ticket(ticket, audit, new=True)
     _enqueue_triage(message.pk)
     return ticket, message
 
