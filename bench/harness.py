@@ -125,6 +125,11 @@ def server(env: dict[str, str], workers: int = 2):
         str(port),
         "--workers",
         str(workers),
+        # As docker-compose.yml runs the web service.
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
         "--no-access-log",
         "--log-level",
         "warning",
@@ -184,6 +189,7 @@ def load(port: int, request: bytes, clients: int, seconds: float) -> dict:
 
     latencies, statuses, elapsed = asyncio.run(run())
     return {
+        "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),

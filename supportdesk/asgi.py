@@ -3,22 +3,25 @@
 import asyncio
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from supportdesk import realtime  # noqa: E402
+from supportdesk.http import PooledHTTPHandler  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 from tickets.chat.origins import ChatOriginValidator  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Every view is synchronous: one pooled thread per request, not
+        # Django's per-request thread and hops (supportdesk/http.py).
+        "http": PooledHTTPHandler(threads=settings.WEB_THREADS),
         # Staff sockets: same host only; chat sockets: also CHAT_ALLOWED_ORIGINS.
         "websocket": ChatOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))

@@ -92,7 +92,7 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
         ]
     )
     for ticket, audit in zip(tickets, audits, strict=True):
-        services._publish_ticket(ticket, audit)  # the one publish path
+        services._publish_ticket(ticket, audit, new=True)  # the one publish path
     triage_many(message_ids=[m.pk for m in messages])
     return list(zip(tickets, messages, strict=True))
 
