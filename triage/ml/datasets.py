@@ -42,7 +42,7 @@ def oos_test_texts(root: Path = OOS_DIR) -> list[str]:
 
 
 def wants_human(split: str) -> list[tuple[str, bool, str]]:
-    """(text, wants_human, language) rows of ``dev``, ``heldout`` or ``heldout2``."""
+    """(text, wants_human, language) rows of one file in ``data/wants_human``."""
     path = DATA / "wants_human" / f"{split}.tsv"
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))

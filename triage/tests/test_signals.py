@@ -112,16 +112,15 @@ def _scores(split):
     return precision, recall
 
 
-@pytest.mark.xfail(
-    strict=True, reason="held-out precision/recall are below the 95 % target"
-)
-def test_held_out_precision_and_recall_reach_the_target():
-    precision, recall = _scores("test")
+def test_frozen_test_precision_and_recall_reach_the_target():
+    # frozen_test.tsv (439 lines, 13 languages) was committed before the detector
+    # was retrained and is never trained or tuned on.
+    precision, recall = _scores("frozen_test")
     assert precision >= 0.95 and recall >= 0.95
 
 
-def test_held_out_precision_and_recall_do_not_regress():
-    # The figures measured when the learned detector replaced the rules alone
-    # (75.8 % / 64.1 %); a change that lowers them is a regression.
-    precision, recall = _scores("test")
-    assert precision >= 0.75 and recall >= 0.64
+def test_settings_set_precision_and_recall_do_not_regress():
+    # old_test chose the detector's settings; below the figures measured when
+    # the settings were chosen (95.9 % / 100 % with heldout2) is a regression.
+    precision, recall = _scores("old_test")
+    assert precision >= 0.9 and recall >= 0.95
