@@ -207,6 +207,8 @@ CHAT_SESSION_MAX_AGE = env_int("CHAT_SESSION_MAX_AGE", 30 * 24 * 3600)
 CHAT_RATE_PER_SESSION = env_int("CHAT_RATE_PER_SESSION", 20)  # messages/minute
 CHAT_RATE_PER_IP = env_int("CHAT_RATE_PER_IP", 120)  # messages/minute
 CHAT_SESSIONS_PER_IP = env_int("CHAT_SESSIONS_PER_IP", 30)  # new sessions/hour
+# A chat socket not heard from for this long is gone: replies go by email too.
+CHAT_PRESENCE_SECONDS = env_int("CHAT_PRESENCE_SECONDS", 60)
 
 # --- Email ---------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -82,10 +82,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.session_group = events.chat_session_group(self.session.key)
         await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self._follow(self.session.ticket_id)
+        await self._listening(True)
         await self.accept()
         await self.send_json({"type": "chat.hello", "session": self.session.key})
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "session"):
+            await self._listening(False)
         for group in (
             getattr(self, "session_group", None),
             self.__dict__.get("ticket_group"),
@@ -171,6 +174,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _on_ping(self, content: dict) -> None:
         await self.send_json({"type": "pong"})
+        await self._listening(True)
+
+    async def _listening(self, listening: bool) -> None:
+        # Whether a reply would be read live; if not, it goes by email too.
+        await _db(chat_services.chat_presence_set)(
+            session_key=self.session.key, listening=listening
+        )
 
     HANDLERS = {
         "sync": _on_sync,

@@ -241,6 +241,9 @@ class ChatSession(models.Model):
     )
     # Where "we'll reply by email" goes; not verified, so never used to log in.
     email = models.EmailField(max_length=254, blank=True)
+    # The customer's socket was last heard from (connect, ping); None once it
+    # closed. A reply while nobody is listening goes to ``email`` as well.
+    seen_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True)
     created_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

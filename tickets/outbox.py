@@ -58,19 +58,28 @@ SKIPPED = "skipped"
 UNCERTAIN = "uncertain"
 
 
-def wants_email(message: Message, ticket: Ticket) -> bool:
-    """Agent and AI replies on email tickets go out by email."""
-    return (
-        ticket.channel == Channel.EMAIL
-        and not message.is_internal_note
-        and message.author_kind in (AuthorKind.AGENT, AuthorKind.AI)
-    )
+def reply_to_customer(message: Message, ticket: Ticket) -> str | None:
+    """Where an agent's or the AI's reply goes by email, if anywhere.
 
-
-def outbox_enqueue_reply(*, ticket: Ticket, message: Message) -> EmailOutbox | None:
-    """Queue ``message`` for the customer; called inside ``message_add``."""
-    if not ticket.customer.email:
+    Email tickets: the customer's address. Chat tickets: the address the
+    customer left, while nobody is on the chat to read the reply live.
+    """
+    if message.is_internal_note or message.author_kind not in (
+        AuthorKind.AGENT,
+        AuthorKind.AI,
+    ):
         return None
+    if ticket.channel == Channel.EMAIL:
+        return ticket.customer.email or None
+    if ticket.channel == Channel.CHAT:
+        from tickets.chat.selectors import chat_reply_address
+
+        return chat_reply_address(ticket_id=ticket.pk)
+    return None
+
+
+def outbox_enqueue_reply(*, ticket: Ticket, message: Message, to: str) -> EmailOutbox:
+    """Queue ``message`` for ``to``; called inside ``message_add``."""
     return _enqueue(
         ticket=ticket,
         message=message,
@@ -78,6 +87,7 @@ def outbox_enqueue_reply(*, ticket: Ticket, message: Message) -> EmailOutbox | N
         text=message.text,
         html=message.html,
         automatic=message.author_kind == AuthorKind.AI,
+        to=to,
     )
 
 
@@ -144,6 +154,7 @@ def _row(
     automatic: bool,
     parent: Message | None,
     language: str = "",
+    to: str = "",
 ) -> EmailOutbox:
     key = uuid.uuid4()
     _, domain = desk_address()
@@ -154,7 +165,7 @@ def _row(
         message=message,
         kind=kind,
         automatic=automatic,
-        to_address=ticket.customer.email,
+        to_address=to or ticket.customer.email,
         text=text,
         html=html,
         language=language or ticket.language or "en",

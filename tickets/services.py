@@ -396,11 +396,12 @@ def message_add(
 
 
 def _deliver(ticket: Ticket, message: Message) -> None:
-    """Replies on email tickets go out through the outbox, after commit."""
+    """Replies go out by email through the outbox, after commit, where wanted."""
     from tickets import outbox
 
-    if outbox.wants_email(message, ticket):
-        outbox.outbox_enqueue_reply(ticket=ticket, message=message)
+    to = outbox.reply_to_customer(message, ticket)
+    if to:
+        outbox.outbox_enqueue_reply(ticket=ticket, message=message, to=to)
 
 
 def _direction(author_kind: str, internal: bool) -> str:

@@ -9,6 +9,7 @@ import statistics
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -111,3 +112,22 @@ def chat_status(*, session: ChatSession) -> dict[str, Any]:
         "queue_position": queue_position(ticket),
         "expected_wait_seconds": expected_wait_seconds(),
     }
+
+
+def chat_reply_address(*, ticket_id: int) -> str | None:
+    """Where a reply on a chat ticket should also be emailed, if anywhere.
+
+    The address the customer left, when none of the ticket's chat sockets has
+    been heard from within ``CHAT_PRESENCE_SECONDS`` (the widget pings every
+    25 s; a socket that closed cleanly counts as gone at once): the widget
+    promised "we'll reply by email", and nobody is there to read it live.
+    """
+    sessions = list(
+        ChatSession.objects.filter(ticket_id=ticket_id)
+        .order_by("-created_at")
+        .values_list("email", "seen_at")
+    )
+    since = timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_SECONDS)
+    if any(seen_at is not None and seen_at >= since for _, seen_at in sessions):
+        return None
+    return next((email for email, _ in sessions if email), None)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from supportdesk.realtime import publish_on_commit
 from tickets import events, services
@@ -223,6 +224,12 @@ def chat_contact_set(*, session_key: str, email: str) -> ChatSession:
     if not customer.email and not type(customer).objects.filter(email=email).exists():
         type(customer).objects.filter(pk=customer.pk).update(email=email)
     return session
+
+
+def chat_presence_set(*, session_key: str, listening: bool) -> None:
+    """Record whether the customer's socket is open (connect, ping, close)."""
+    seen_at = timezone.now() if listening else None
+    ChatSession.objects.filter(key=session_key).update(seen_at=seen_at)
 
 
 def _lock(session_key: str, *, related: bool = True) -> ChatSession:
