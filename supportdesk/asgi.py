@@ -8,13 +8,13 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 django.setup(set_prefix=False)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from supportdesk import realtime  # noqa: E402
 from supportdesk.http import PooledHTTPHandler  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
+from supportdesk.wsauth import PooledAuthMiddlewareStack  # noqa: E402
 from tickets.chat.origins import ChatOriginValidator  # noqa: E402
 
 router = ProtocolTypeRouter(
@@ -24,7 +24,7 @@ router = ProtocolTypeRouter(
         "http": PooledHTTPHandler(threads=settings.WEB_THREADS),
         # Staff sockets: same host only; chat sockets: also CHAT_ALLOWED_ORIGINS.
         "websocket": ChatOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            PooledAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )
