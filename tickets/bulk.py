@@ -8,7 +8,6 @@ is queued after commit with one broker message for the whole batch.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,6 @@ from tickets import services
 from tickets.models import (
     AuthorKind,
     Customer,
-    Direction,
     Message,
     Ticket,
     TicketEvent,
@@ -66,18 +64,21 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
     """``services.ticket_create`` for many tickets at once."""
     tickets = Ticket.objects.bulk_create(
         [
-            Ticket(
-                subject=o.subject[:300] or "(no subject)",
-                channel=o.channel,
-                customer=o.customer,
-                reply_token=secrets.token_hex(8),
+            services.ticket_build(
+                customer=o.customer, subject=o.subject, channel=o.channel
             )
             for o in openings
         ]
     )
     messages = Message.objects.bulk_create(
         [
-            _customer_message(ticket, o.channel, o.text, o.html, o.message_fields)
+            services.customer_message_build(
+                ticket=ticket,
+                channel=o.channel,
+                text=o.text,
+                html=o.html,
+                fields=o.message_fields,
+            )
             for ticket, o in zip(tickets, openings, strict=True)
         ]
     )
@@ -114,7 +115,13 @@ def customer_messages_add_many(
             raise ValueError(f"ticket {ticket.pk} needs message_add")
     messages = Message.objects.bulk_create(
         [
-            _customer_message(ticket, ticket.channel, text, html, fields)
+            services.customer_message_build(
+                ticket=ticket,
+                channel=ticket.channel,
+                text=text,
+                html=html,
+                fields=fields,
+            )
             for ticket, text, html, fields in items
         ]
     )
@@ -128,20 +135,6 @@ def customer_messages_add_many(
         services._publish_message(message, audit)
     triage_many(message_ids=[m.pk for m in messages])
     return messages
-
-
-def _customer_message(
-    ticket: Ticket, channel: str, text: str, html: str, fields: dict[str, Any]
-) -> Message:
-    return Message(
-        ticket=ticket,
-        direction=Direction.INBOUND,
-        author_kind=AuthorKind.CUSTOMER,
-        channel=channel,
-        text=text,
-        html=html,
-        **fields,
-    )
 
 
 def _customer_event(ticket: Ticket, kind: str, after: dict[str, Any]) -> TicketEvent:

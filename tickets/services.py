@@ -149,6 +149,31 @@ def customer_get_or_create(
     return customer
 
 
+def ticket_build(*, customer: Customer, subject: str, channel: str) -> Ticket:
+    """A new ticket, not yet saved: for ``ticket_create`` and bulk intake."""
+    return Ticket(
+        subject=subject[:300] or "(no subject)",
+        channel=channel,
+        customer=customer,
+        reply_token=secrets.token_hex(8),
+    )
+
+
+def customer_message_build(
+    *, ticket: Ticket, channel: str, text: str, html: str, fields: dict[str, Any]
+) -> Message:
+    """A customer's inbound message, not yet saved."""
+    return Message(
+        ticket=ticket,
+        direction=Direction.INBOUND,
+        author_kind=AuthorKind.CUSTOMER,
+        channel=channel,
+        text=text,
+        html=html,
+        **fields,
+    )
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -162,22 +187,16 @@ def ticket_create(
     message_fields: dict[str, Any] | None = None,
 ) -> tuple[Ticket, Message]:
     """Open a ticket with the customer's first message and queue its triage."""
-    ticket = Ticket.objects.create(
-        subject=subject[:300] or "(no subject)",
-        channel=channel,
-        customer=customer,
-        reply_token=secrets.token_hex(8),
-    )
-    message = Message.objects.create(
+    ticket = ticket_build(customer=customer, subject=subject, channel=channel)
+    ticket.save()
+    message = customer_message_build(
         ticket=ticket,
-        direction=Direction.INBOUND,
-        author_kind=AuthorKind.CUSTOMER,
         channel=channel,
         text=text,
         html=html,
-        raw=raw,
-        **(message_fields or {}),
+        fields={"raw": raw, **(message_fields or {})},
     )
+    message.save()
     audit = _audit(
         ticket=ticket,
         kind="ticket.created",
