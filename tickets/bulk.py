@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from supportdesk.realtime import publish_many_on_commit
 from tickets import services
 from tickets.models import (
     AuthorKind,
@@ -92,8 +93,13 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
             for t, m in zip(tickets, messages, strict=True)
         ]
     )
-    for ticket, audit in zip(tickets, audits, strict=True):
-        services._publish_ticket(ticket, audit, new=True)  # the one publish path
+    publish_many_on_commit(
+        [
+            publication
+            for ticket, audit in zip(tickets, audits, strict=True)
+            for publication in services.ticket_publications(ticket, audit, new=True)
+        ]
+    )
     triage_many(message_ids=[m.pk for m in messages])
     return list(zip(tickets, messages, strict=True))
 
@@ -131,8 +137,13 @@ def customer_messages_add_many(
             for m in messages
         ]
     )
-    for message, audit in zip(messages, audits, strict=True):
-        services._publish_message(message, audit)
+    publish_many_on_commit(
+        [
+            publication
+            for message, audit in zip(messages, audits, strict=True)
+            for publication in services.message_publications(message, audit)
+        ]
+    )
     triage_many(message_ids=[m.pk for m in messages])
     return messages
 
