@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
+from supportdesk.bulk_insert import insert_many
 from tickets import bulk, services
 from tickets.email_services import (
     ADD,
@@ -196,7 +197,7 @@ def _store(
         new = [row for row, outcome in filter(None, out) if outcome == NEW]
         try:
             with transaction.atomic():
-                InboundEmail.objects.bulk_create(new)
+                insert_many(InboundEmail, new)
         except IntegrityError:
             # Another writer stored one of them first: let the key decide each.
             unusual = range(len(items))
@@ -416,8 +417,9 @@ class _Batch:
 
     def _write_rest(self) -> None:
         stored = [i for i in self.items if i.message is not None]
-        Attachment.objects.bulk_create(
-            [row for i in stored for row in attachment_rows(i.message, i.parsed)]
+        insert_many(
+            Attachment,
+            [row for i in stored for row in attachment_rows(i.message, i.parsed)],
         )
         email_ids_claim_many(
             claims=[(m, _ticket_pk(t)) for m, t in self.claims if t is not None]
@@ -441,16 +443,16 @@ class _Batch:
 def _save_rows(rows: list[InboundEmail], names: list[str]) -> None:
     """One UPDATE per row, sent as one executemany (pipelined by psycopg):
     ``bulk_update``'s CASE expressions cost more CPU than the rows' writes."""
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is read per value
     fields = [InboundEmail._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(InboundEmail._meta.db_table)} SET {assignments} WHERE id = %s"
     params = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
-        + [row.pk]
+        [f.get_db_prep_save(getattr(row, f.attname), db) for f in fields] + [row.pk]
         for row in rows
     ]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
 

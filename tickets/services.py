@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from supportdesk.bulk_insert import insert_many
 from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.prepared import PreparedRead
 from supportdesk.realtime import Publication, publish_many_on_commit
@@ -74,11 +75,12 @@ def audit_write_many(
     *, events: list[tuple[Ticket, str, dict[str, Any]]]
 ) -> list[TicketEvent]:
     """``audit_write`` of many system events, (ticket, kind, after), one insert."""
-    audits = TicketEvent.objects.bulk_create(
+    audits = insert_many(
+        TicketEvent,
         [
             TicketEvent(ticket=t, actor_kind=AuthorKind.SYSTEM, kind=kind, after=after)
             for t, kind, after in events
-        ]
+        ],
     )
     publish_many_on_commit(
         [p for audit in audits for p in ticket_publications(audit.ticket, audit)]
