@@ -100,7 +100,8 @@ def email_receive_many(
     """``email_receive_batch`` over any number of messages, in batches.
 
     With ``parse_workers``, the next batch is parsed in other processes while
-    this one is written: parsing is pure CPU and about half the work.
+    this one is written, split between them: parsing is pure CPU and more
+    than half the work.
     """
     iter_items = iter(items)
     batches = iter(lambda: list(islice(iter_items, batch_size)), [])
@@ -112,20 +113,31 @@ def email_receive_many(
     with ProcessPoolExecutor(parse_workers, mp_context=context) as pool:
         ahead = None
         for batch in batches:
-            future = pool.submit(_parse_all, [item.raw for item in batch])
+            futures = _parse_ahead(pool, batch, parse_workers)
             if ahead is not None:
                 yield from _receive_parsed(*ahead, source=source)
-            ahead = (batch, future)
+            ahead = (batch, futures)
         if ahead is not None:
             yield from _receive_parsed(*ahead, source=source)
+
+
+def _parse_ahead(pool: ProcessPoolExecutor, batch: list[Incoming], workers: int):
+    """Futures of ``_parse_all`` over ``batch`` in one slice per worker."""
+    size = -(-len(batch) // workers)
+    raws = [item.raw for item in batch]
+    return [
+        pool.submit(_parse_all, raws[start : start + size])
+        for start in range(0, len(raws), size)
+    ]
 
 
 def _parse_all(raws: list[bytes]) -> list[ParsedEmail | None]:
     return [parse(raw) for raw in raws]
 
 
-def _receive_parsed(batch: list[Incoming], future, *, source: str) -> list[Receipt]:
-    return email_receive_batch(items=batch, source=source, parsed=future.result())
+def _receive_parsed(batch: list[Incoming], futures, *, source: str) -> list[Receipt]:
+    parsed = [one for future in futures for one in future.result()]
+    return email_receive_batch(items=batch, source=source, parsed=parsed)
 
 
 def email_receive_batch(
