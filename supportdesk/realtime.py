@@ -3,7 +3,8 @@
 A rolled-back write must never reach a screen, so every publish is deferred with
 ``transaction.on_commit``. The channel layer is a notification path: anything a
 client must not miss is also stored in the database, so a publish is
-fire-and-forget: the request that committed never waits for it.
+fire-and-forget: the request that committed never waits for it. A batched
+write publishes everything it changed in one pipelined round trip.
 
 With the Redis pub/sub layer on one Redis server, a send is one PUBLISH made
 by the committing thread itself (``_direct_publish``): no hop to an event
@@ -34,6 +35,7 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _private_loop: asyncio.AbstractEventLoop | None = None
 _private_pid = 0
 _lock = threading.Lock()
+Publication = tuple[list[str], dict[str, Any]]  # (groups, event)
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -105,25 +107,38 @@ def _direct_client(layer) -> tuple | None:
     return (client, prefix) if client is not None else None
 
 
-def _direct_publish(layer, group: str, message: dict[str, Any]) -> bool:
-    """PUBLISH as the pub/sub layer's ``group_send`` would; False if unable."""
+def _direct_publish(layer, messages: list[tuple[str, dict[str, Any]]]) -> bool:
+    """PUBLISH as the pub/sub layer's ``group_send`` would, many in one round
+    trip (a pipeline); False if unable."""
     target = _direct_client(layer)
     if target is None:
         return False
     client, prefix = target
     try:
-        client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+        if len(messages) == 1:
+            group, message = messages[0]
+            client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+            return True
+        pipe = client.pipeline(transaction=False)
+        for group, message in messages:
+            pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))
+        pipe.execute()
     except Exception as error:  # the database is the record
-        logger.warning("publishing to %s failed: %r", group, error)
+        logger.warning("publishing %d events failed: %r", len(messages), error)
     return True
 
 
 def group_send(group: str, message: dict[str, Any]) -> None:
     """Send ``message`` to ``group`` now, without waiting on an event loop."""
+    _send_many([(group, message)])
+
+
+def _send_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
-    if layer is None or _direct_publish(layer, group, message):
+    if layer is None or _direct_publish(layer, messages):
         return
-    run_on_layer_loop(_loop_send(layer, group, message))
+    for group, message in messages:
+        run_on_layer_loop(_loop_send(layer, group, message))
 
 
 async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
@@ -133,11 +148,24 @@ async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
         logger.warning("publishing to %s failed: %r", group, error)
 
 
-def publish_now(groups: list[str], event: dict[str, Any]) -> None:
-    for group in groups:
-        group_send(group, {"type": "desk.event", "event": event})
+def _publish_now(publications: list[Publication]) -> None:
+    """Send each (groups, event) to its groups, in order."""
+    _send_many(
+        [
+            (group, {"type": "desk.event", "event": event})
+            for groups, event in publications
+            for group in groups
+        ]
+    )
 
 
 def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:
     """Send ``event`` to every group once the current transaction commits."""
-    transaction.on_commit(lambda: publish_now(groups, event), robust=True)
+    publish_many_on_commit([(groups, event)])
+
+
+def publish_many_on_commit(publications: list[Publication]) -> None:
+    """``publish_on_commit`` of each (groups, event): one Redis round trip for
+    all of them, as a batched write publishes what it changed."""
+    if publications:
+        transaction.on_commit(lambda: _publish_now(publications), robust=True)

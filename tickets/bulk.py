@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from supportdesk.bulk_insert import insert_many
+from supportdesk.realtime import publish_many_on_commit
 from tickets import services
 from tickets.models import (
     AuthorKind,
@@ -53,8 +55,8 @@ def customers_get_or_create_many(
         Customer.objects.bulk_create(missing, ignore_conflicts=True)
         created = Customer.objects.filter(email__in=[c.email for c in missing])
         found.update({c.email: c for c in created})
-    anonymous = Customer.objects.bulk_create(
-        [Customer(name=name) for email, name in people if not email]
+    anonymous = insert_many(
+        Customer, [Customer(name=name) for email, name in people if not email]
     )
     unnamed = iter(anonymous)
     return [found[e.strip().lower()] if e else next(unnamed) for e, _ in people]
@@ -62,15 +64,17 @@ def customers_get_or_create_many(
 
 def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]]:
     """``services.ticket_create`` for many tickets at once."""
-    tickets = Ticket.objects.bulk_create(
+    tickets = insert_many(
+        Ticket,
         [
             services.ticket_build(
                 customer=o.customer, subject=o.subject, channel=o.channel
             )
             for o in openings
-        ]
+        ],
     )
-    messages = Message.objects.bulk_create(
+    messages = insert_many(
+        Message,
         [
             services.customer_message_build(
                 ticket=ticket,
@@ -80,9 +84,10 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
                 fields=o.message_fields,
             )
             for ticket, o in zip(tickets, openings, strict=True)
-        ]
+        ],
     )
-    audits = TicketEvent.objects.bulk_create(
+    audits = insert_many(
+        TicketEvent,
         [
             _customer_event(
                 t,
@@ -90,10 +95,15 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
                 {"status": t.status, "channel": t.channel, "message_id": m.pk},
             )
             for t, m in zip(tickets, messages, strict=True)
+        ],
+    )
+    publish_many_on_commit(
+        [
+            publication
+            for ticket, audit in zip(tickets, audits, strict=True)
+            for publication in services.ticket_publications(ticket, audit, new=True)
         ]
     )
-    for ticket, audit in zip(tickets, audits, strict=True):
-        services._publish_ticket(ticket, audit, new=True)  # the one publish path
     triage_many(message_ids=[m.pk for m in messages])
     return list(zip(tickets, messages, strict=True))
 
@@ -113,7 +123,8 @@ def customer_messages_add_many(
             or ticket.status == Status.CLOSED
         ):
             raise ValueError(f"ticket {ticket.pk} needs message_add")
-    messages = Message.objects.bulk_create(
+    messages = insert_many(
+        Message,
         [
             services.customer_message_build(
                 ticket=ticket,
@@ -123,16 +134,22 @@ def customer_messages_add_many(
                 fields=fields,
             )
             for ticket, text, html, fields in items
-        ]
+        ],
     )
-    audits = TicketEvent.objects.bulk_create(
+    audits = insert_many(
+        TicketEvent,
         [
             _customer_event(m.ticket, "message.created", {"message_id": m.pk})
             for m in messages
+        ],
+    )
+    publish_many_on_commit(
+        [
+            publication
+            for message, audit in zip(messages, audits, strict=True)
+            for publication in services.message_publications(message, audit)
         ]
     )
-    for message, audit in zip(messages, audits, strict=True):
-        services._publish_message(message, audit)
     triage_many(message_ids=[m.pk for m in messages])
     return messages
 

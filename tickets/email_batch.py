@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
+from supportdesk.bulk_insert import insert_many
 from tickets import bulk, services
 from tickets.email_services import (
     ADD,
@@ -99,7 +100,8 @@ def email_receive_many(
     """``email_receive_batch`` over any number of messages, in batches.
 
     With ``parse_workers``, the next batch is parsed in other processes while
-    this one is written: parsing is pure CPU and about half the work.
+    this one is written, split between them: parsing is pure CPU and more
+    than half the work.
     """
     iter_items = iter(items)
     batches = iter(lambda: list(islice(iter_items, batch_size)), [])
@@ -111,20 +113,31 @@ def email_receive_many(
     with ProcessPoolExecutor(parse_workers, mp_context=context) as pool:
         ahead = None
         for batch in batches:
-            future = pool.submit(_parse_all, [item.raw for item in batch])
+            futures = _parse_ahead(pool, batch, parse_workers)
             if ahead is not None:
                 yield from _receive_parsed(*ahead, source=source)
-            ahead = (batch, future)
+            ahead = (batch, futures)
         if ahead is not None:
             yield from _receive_parsed(*ahead, source=source)
+
+
+def _parse_ahead(pool: ProcessPoolExecutor, batch: list[Incoming], workers: int):
+    """Futures of ``_parse_all`` over ``batch`` in one slice per worker."""
+    size = -(-len(batch) // workers)
+    raws = [item.raw for item in batch]
+    return [
+        pool.submit(_parse_all, raws[start : start + size])
+        for start in range(0, len(raws), size)
+    ]
 
 
 def _parse_all(raws: list[bytes]) -> list[ParsedEmail | None]:
     return [parse(raw) for raw in raws]
 
 
-def _receive_parsed(batch: list[Incoming], future, *, source: str) -> list[Receipt]:
-    return email_receive_batch(items=batch, source=source, parsed=future.result())
+def _receive_parsed(batch: list[Incoming], futures, *, source: str) -> list[Receipt]:
+    parsed = [one for future in futures for one in future.result()]
+    return email_receive_batch(items=batch, source=source, parsed=parsed)
 
 
 def email_receive_batch(
@@ -196,7 +209,7 @@ def _store(
         new = [row for row, outcome in filter(None, out) if outcome == NEW]
         try:
             with transaction.atomic():
-                InboundEmail.objects.bulk_create(new)
+                insert_many(InboundEmail, new)
         except IntegrityError:
             # Another writer stored one of them first: let the key decide each.
             unusual = range(len(items))
@@ -416,8 +429,9 @@ class _Batch:
 
     def _write_rest(self) -> None:
         stored = [i for i in self.items if i.message is not None]
-        Attachment.objects.bulk_create(
-            [row for i in stored for row in attachment_rows(i.message, i.parsed)]
+        insert_many(
+            Attachment,
+            [row for i in stored for row in attachment_rows(i.message, i.parsed)],
         )
         email_ids_claim_many(
             claims=[(m, _ticket_pk(t)) for m, t in self.claims if t is not None]
@@ -441,16 +455,16 @@ class _Batch:
 def _save_rows(rows: list[InboundEmail], names: list[str]) -> None:
     """One UPDATE per row, sent as one executemany (pipelined by psycopg):
     ``bulk_update``'s CASE expressions cost more CPU than the rows' writes."""
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is read per value
     fields = [InboundEmail._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(InboundEmail._meta.db_table)} SET {assignments} WHERE id = %s"
     params = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
-        + [row.pk]
+        [f.get_db_prep_save(getattr(row, f.attname), db) for f in fields] + [row.pk]
         for row in rows
     ]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
+from functools import cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -87,7 +88,12 @@ def old_token_secrets() -> list[bytes]:
 
 def desk_address() -> tuple[str, str]:
     """(mailbox, domain) of the desk's own address."""
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "support@localhost"
+    return _mailbox_and_domain(settings.DEFAULT_FROM_EMAIL)
+
+
+@cache  # parseaddr costs more than the rest of building an outbox row
+def _mailbox_and_domain(from_email: str) -> tuple[str, str]:
+    address = parseaddr(from_email)[1] or "support@localhost"
     mailbox, _, domain = address.partition("@")
     return mailbox, domain or "localhost"
 

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from supportdesk.bulk_insert import insert_many
 from tickets import services
 from tickets.email_services import (
     desk_address,
@@ -102,11 +103,12 @@ def outbox_enqueue_acknowledgements(
     batched intake: one insert per table and one broker message in all."""
     from tickets.tasks import fan_out
 
-    rows = EmailOutbox.objects.bulk_create(
+    rows = insert_many(
+        EmailOutbox,
         [
             _row(**_acknowledgement(ticket), parent=_own_parent(first))
             for ticket, first in tickets
-        ]
+        ],
     )
     email_ids_claim_many(claims=[(r.rfc_message_id, r.ticket_id) for r in rows])
     services.audit_write_many(

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from supportdesk.bulk_insert import insert_many
 from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.prepared import PreparedRead
-from supportdesk.realtime import publish_on_commit
+from supportdesk.realtime import Publication, publish_many_on_commit
 from tickets import events, states
 from tickets.models import (
     AuthorKind,
@@ -74,18 +75,27 @@ def audit_write_many(
     *, events: list[tuple[Ticket, str, dict[str, Any]]]
 ) -> list[TicketEvent]:
     """``audit_write`` of many system events, (ticket, kind, after), one insert."""
-    audits = TicketEvent.objects.bulk_create(
+    audits = insert_many(
+        TicketEvent,
         [
             TicketEvent(ticket=t, actor_kind=AuthorKind.SYSTEM, kind=kind, after=after)
             for t, kind, after in events
-        ]
+        ],
     )
-    for audit in audits:
-        _publish_ticket(audit.ticket, audit)
+    publish_many_on_commit(
+        [p for audit in audits for p in ticket_publications(audit.ticket, audit)]
+    )
     return audits
 
 
 def _publish_ticket(ticket: Ticket, audit: TicketEvent, *, new: bool = False) -> None:
+    publish_many_on_commit(ticket_publications(ticket, audit, new=new))
+
+
+def ticket_publications(
+    ticket: Ticket, audit: TicketEvent, *, new: bool = False
+) -> list[Publication]:
+    """Tell the agents about a ticket's change; what to publish after commit."""
     from agents import services as agent_services
 
     event = events.ticket_updated(ticket, audit)
@@ -97,27 +107,30 @@ def _publish_ticket(ticket: Ticket, audit: TicketEvent, *, new: bool = False) ->
     groups = [events.SUPERVISORS_GROUP]
     if not new:
         groups.insert(0, events.ticket_group(ticket.pk))
-    publish_on_commit(groups, event)
+    publications = [(groups, event)]
     if ticket.channel == Channel.CHAT:
-        publish_on_commit(
-            [events.chat_group(ticket.pk)], events.chat_ticket_changed(ticket, audit)
-        )
+        chat = events.chat_ticket_changed(ticket, audit)
+        publications.append(([events.chat_group(ticket.pk)], chat))
+    return publications
 
 
 def _publish_message(message: Message, audit: TicketEvent) -> None:
+    publish_many_on_commit(message_publications(message, audit))
+
+
+def message_publications(message: Message, audit: TicketEvent) -> list[Publication]:
+    """Tell the agents about a new message; what to publish after commit."""
     from agents import services as agent_services
 
     event = events.message_created(message, audit)
-    publish_on_commit(
-        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP], event
-    )
+    groups = [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP]
+    publications = [(groups, event)]
     agent_services.message_created(message=message, event=event)
     # The customer's own group gets only what the customer may read.
     if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
-        publish_on_commit(
-            [events.chat_group(message.ticket_id)],
-            events.chat_message(message, audit),
-        )
+        chat = events.chat_message(message, audit)
+        publications.append(([events.chat_group(message.ticket_id)], chat))
+    return publications
 
 
 def _enqueue_triage(message_id: int) -> None:

@@ -6,7 +6,9 @@ from django.test import Client
 
 from conftest import make_ticket
 from supportdesk.asgi import application
+from supportdesk.realtime import publish_many_on_commit
 from tickets import services
+from tickets.events import ticket_group
 from tickets.models import AuthorKind
 
 
@@ -47,6 +49,30 @@ def test_committed_message_reaches_a_watching_supervisor(supervisor, customer):
     assert event["type"] == "message.created"
     assert event["message"]["text"] == "hello"
     assert event["seq"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batched_publications_arrive_in_order(supervisor, customer):
+    ticket = make_ticket(customer.customer)
+    group = ticket_group(ticket.pk)
+
+    def write_batch():
+        with transaction.atomic():
+            publish_many_on_commit([([group], {"n": 1}), ([group], {"n": 2})])
+
+    socket = _connect(supervisor, ticket.pk)
+
+    async def scenario():
+        connected, _ = await socket.connect()
+        assert connected
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(write_batch)()
+        got = [await socket.receive_json_from(timeout=3) for _ in range(2)]
+        await socket.disconnect()
+        return got
+
+    assert async_to_sync(scenario)() == [{"n": 1}, {"n": 2}]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -220,3 +220,18 @@ def test_ingest_command_with_a_parse_worker_gives_the_same_summary(tmp_path):
     assert out.getvalue().strip() == (
         "ingested 5 new, 0 threaded, 0 duplicates, 0 quarantined"
     )
+
+
+def test_a_batch_split_between_parse_workers_keeps_its_order():
+    emails = generate(12, seed=3)
+    items = [Incoming(e.raw) for e in emails]
+    with committed():
+        receipts = list(
+            email_receive_many(
+                items=items, source="test", batch_size=5, parse_workers=2
+            )
+        )
+    stored = dict(InboundEmail.objects.values_list("pk", "rfc_message_id"))
+    assert [stored[r.inbound_id] for r in receipts] == [
+        parse(e.raw).message_id or "" for e in emails
+    ]

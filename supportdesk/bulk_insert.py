@@ -1,0 +1,54 @@
+"""``insert_many``: ``bulk_create`` for the batched intake's inserts.
+
+On PostgreSQL the rows go through COPY, after one statement that takes their
+ids from the table's sequence (in order, as ``bulk_create``'s RETURNING
+gives them): psycopg formats COPY rows in C, where ``bulk_create`` compiles
+SQL for every value and psycopg then parses a statement as long as the
+batch. Measured on 200 rows: half the CPU for raw email rows, a third less
+for audit rows. Elsewhere it is ``bulk_create``.
+"""
+
+from functools import cache
+from typing import TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+_IDS = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+
+
+def insert_many(model: type[M], objs: list[M]) -> list[M]:
+    """Insert ``objs`` (new rows, primary key left to the database); sets
+    their primary keys as ``bulk_create`` does and returns them."""
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is read per value
+    if db.vendor != "postgresql" or not objs:
+        return model._default_manager.bulk_create(objs)
+    meta = model._meta
+    fields, copy_sql = _statement(model)
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert_many")
+    with db.cursor() as cursor, db.wrap_database_errors:
+        cursor.execute(_IDS, [meta.db_table, meta.pk.column, len(objs)])
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(copy_sql) as copy:
+            for obj, pk in zip(objs, ids, strict=True):
+                copy.write_row([pk, *(_value(f, obj, db) for f in fields)])
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = db.alias
+    return objs
+
+
+def _value(field: Field, obj: Model, db):
+    return field.get_db_prep_save(field.pre_save(obj, True), db)
+
+
+@cache
+def _statement(model: type[Model]) -> tuple[list[Field], str]:
+    meta = model._meta
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    names = ", ".join(quote(f.column) for f in [meta.pk, *fields])
+    return fields, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
