@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agents import events, notify, scoring
+from agents import events, notify, scoring, selectors
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -264,12 +264,7 @@ def agent_heartbeat(*, user_id: int, record: bool = True) -> int:
     if record:
         now = timezone.now()
         AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=now)
-    return (
-        AgentEventLog.objects.filter(user_id=user_id)
-        .values_list("head", flat=True)
-        .first()
-        or 0
-    )
+    return selectors.agent_head(user_id=user_id)
 
 
 @transaction.atomic
