@@ -28,11 +28,17 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-# Tickets agent ``p`` holds or is offered, other than the one at stake.
+# Tickets agent ``{agent}`` holds or is offered, other than the one at stake.
 _LOAD = (
     "(SELECT COUNT(*) FROM {tickets} t WHERE t.id <> %s AND ("
-    "(t.assignee_id = p.user_id AND t.status IN (%s, %s))"
-    " OR (t.offered_to_id = p.user_id AND t.status = %s)))"
+    "(t.assignee_id = {agent}.user_id AND t.status IN (%s, %s))"
+    " OR (t.offered_to_id = {agent}.user_id AND t.status = %s)))"
+)
+# The order of the agent_fairness index (migration 0003) once the status is
+# fixed; the outer query names the same keys, so it does not sort again.
+_FAIRNESS = (
+    "ORDER BY {agent}.last_offer_at ASC NULLS FIRST, {agent}.rating DESC,"
+    " {agent}.user_id"
 )
 
 
@@ -43,7 +49,7 @@ def _load_params(ticket_id: int) -> list:
 @cache
 def _room_sql(online: bool) -> str:
     presence = " AND p.status = %s AND p.connections > 0" if online else ""
-    load = _LOAD.format(tickets=_table(Ticket))
+    load = _LOAD.format(tickets=_table(Ticket), agent="p")
     return (
         f"EXISTS (SELECT 1 FROM {_table(AgentProfile)} p"
         f" JOIN {_table(get_user_model())} u ON u.id = p.user_id"
@@ -63,24 +69,26 @@ def room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
 
 @cache
 def _candidates_sql(match_json: bool) -> str:
-    load = _LOAD.format(tickets=_table(Ticket))
+    load = _LOAD.format(tickets=_table(Ticket), agent="c")
     skills = (
         " AND p.languages @> %s::jsonb"
         " AND (p.categories = '[]'::jsonb OR p.categories @> %s::jsonb)"
         if match_json
         else ""
     )
+    # The inner query (cheap conditions, in fairness order; its LIMIT keeps
+    # it from being merged into the outer one) hands agents over in order,
+    # so the load is counted only until ``limit`` agents with room are
+    # found, not for every agent online.
     return (
-        f"SELECT p.*, {load} AS load FROM {_table(AgentProfile)} p"
+        f"SELECT c.*, {load} AS load FROM (SELECT p.* FROM {_table(AgentProfile)} p"
         f" JOIN {_table(get_user_model())} u ON u.id = p.user_id"
         " WHERE p.status = %s AND p.connections > 0 AND p.last_seen_at >= %s"
         " AND p.approved = %s AND p.suspended = %s AND u.is_active = %s"
         f" AND NOT EXISTS (SELECT 1 FROM {_table(OfferDecline)} d"
         " WHERE d.ticket_id = %s AND d.user_id = p.user_id)"
-        f"{skills} AND p.capacity > {load}"
-        # The order of the agent_fairness index (see agents.models.FAIRNESS).
-        " ORDER BY p.status, p.last_offer_at ASC NULLS FIRST, p.rating DESC,"
-        " p.user_id LIMIT %s"
+        f"{skills} {_FAIRNESS.format(agent='p')} LIMIT {EVERY}) c"
+        f" WHERE c.capacity > {load} {_FAIRNESS.format(agent='c')} LIMIT %s"
     )
 
 

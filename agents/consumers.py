@@ -18,12 +18,14 @@ from agents import events, selectors, services
 from agents.consumer_actions import HANDLERS, db
 from agents.ratelimit import TokenBucket
 from tickets import events as ticket_events
+from tickets import roles
 from tickets.services import TicketConflict, TicketNotFound
 from tickets.states import IllegalTransition
 
 logger = logging.getLogger(__name__)
 MAX_FRAME = 8192
 FLOOD_CLOSE_AFTER = 200  # frames dropped before the socket is closed
+CATCH_UP_PAGE = 200  # logged events read at a time
 ERRORS = {
     TicketConflict: "conflict",
     IllegalTransition: "illegal_transition",
@@ -37,41 +39,54 @@ ERRORS = {
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
-        # One trip to the database: who this is, and (for an agent) going
-        # online and the hello. Events that connecting causes are logged and
-        # read back by the catch-up once the groups are joined.
-        hello = await db(self._open)(user) if user else None
-        if hello is None:
-            await self.close(code=4401 if not user or user.is_anonymous else 4403)
+        if not user or user.is_anonymous:
+            await self.close(code=4401)
             return
-        self.role, self.user_id, self.dropped = hello["role"], user.pk, 0
-        self.bucket = TokenBucket(settings.AGENT_WS_RATE, settings.AGENT_WS_BURST)
-        self.joined = [events.POOL_GROUP]
-        if self.role == "agent":
-            self.joined.append(events.agent_group(user.pk))
-        else:
-            self.joined.append(ticket_events.SUPERVISORS_GROUP)
+        # Subscribed first, so nothing logged after the read below is missed
+        # (a repeat is dropped by its sequence number).
+        self.user_id, self.dropped = user.pk, 0
+        self.joined = [events.POOL_GROUP, events.agent_group(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        # One trip to the database: who this is, going online, the hello and
+        # the events missed.
+        frames = await db(self._open)(user)
+        if frames is None:
+            await self.close(code=4403)
+            return
+        self.role = frames[0]["role"]
+        if self.role != "agent":
+            await self.channel_layer.group_discard(self.joined.pop(), self.channel_name)
+            self.joined.append(ticket_events.SUPERVISORS_GROUP)
+            await self.channel_layer.group_add(self.joined[-1], self.channel_name)
+        self.bucket = TokenBucket(settings.AGENT_WS_RATE, settings.AGENT_WS_BURST)
         await self.accept()
-        await self.send_json(hello)
-        await self._catch_up()
+        for frame in frames:
+            await self.send_json(frame)
+        if len(frames) > CATCH_UP_PAGE:  # a full page: there may be more
+            await self._catch_up()
 
-    def _open(self, user) -> dict | None:
-        role = selectors.console_role(user)
-        if role is None:
-            return None
-        counts = selectors.pool_counts(max_age=1.0)
-        hello = {"type": "hello", "role": role, "queue": counts}
+    def _open(self, user) -> list[dict] | None:
+        """``hello``, then (for an agent) the logged events missed, or None."""
+        hello = {"type": "hello", "queue": selectors.pool_counts(max_age=1.0)}
         self.delivered = 0
-        if role == "agent":
+        try:
             # What connecting causes (status, offers) comes after ``head``.
             profile = services.agent_connect(user_id=user.pk)
-            self.delivered = self._last_seq(profile.head)
-            self.seen_at = time.monotonic()
-            agent = selectors.agent_state(user_id=user.pk, profile=profile)
-            hello.update(head=profile.head, agent=agent)
-        return hello
+        except services.AgentUnavailable:
+            if not roles.is_supervisor(user):
+                return None
+            return [{**hello, "role": "supervisor"}]
+        self.delivered = self._last_seq(profile.head)
+        self.seen_at = time.monotonic()
+        agent = selectors.agent_state(user_id=user.pk, profile=profile)
+        hello.update(role="agent", head=profile.head, agent=agent)
+        missed = selectors.agent_events_after(
+            user_id=user.pk, after=self.delivered, limit=CATCH_UP_PAGE
+        )
+        if missed:
+            self.delivered = missed[-1]["seq"]
+        return [hello, *missed]
 
     def _last_seq(self, head: int) -> int:
         query = self.scope.get("query_string", b"").decode(errors="replace")
@@ -133,14 +148,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         """Send every logged event after the last one delivered, in order."""
         if self.role != "agent":
             return
-        for _ in range(100):  # bounded: 100 pages of 200 events
+        for _ in range(100):  # bounded: 100 pages
             batch = await db(selectors.agent_events_after)(
-                user_id=self.user_id, after=self.delivered, limit=200
+                user_id=self.user_id, after=self.delivered, limit=CATCH_UP_PAGE
             )
             for event in batch:
                 await self.send_json(event)
                 self.delivered = event["seq"]
-            if len(batch) < 200:
+            if len(batch) < CATCH_UP_PAGE:
                 return
 
     async def agent_event(self, message: dict) -> None:

@@ -1,4 +1,4 @@
-"""Reads for the agent console: who may connect, the event log, the pool."""
+"""Reads for the agent console: the event log, its tickets, the pool."""
 
 import time
 from typing import Any
@@ -6,28 +6,20 @@ from typing import Any
 from django.db.models import Count, Q
 
 from agents.models import AgentEvent, AgentEventLog, AgentProfile
-from tickets import roles
+from supportdesk.prepared import PreparedRead
 from tickets.models import Ticket
 from tickets.states import Status
 
 HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 _counts_cache: list = [0.0, {}]  # [monotonic time taken, counts], per process
 
-
-def console_role(user) -> str | None:
-    """``"agent"`` for an approved agent, ``"supervisor"``, or None."""
-    if not user.is_authenticated:
-        return None
-    if roles.is_agent(user):
-        return "agent"
-    if roles.is_supervisor(user):
-        return "supervisor"
-    return None
+# Read on every heartbeat of every console: compiled once.
+_LOG = PreparedRead(lambda: AgentEventLog.objects.filter(user_id=0))
 
 
 def agent_head(*, user_id: int) -> int:
-    head = AgentEventLog.objects.filter(user_id=user_id).values_list("head", flat=True)
-    return head.first() or 0
+    log = _LOG.first(user_id)
+    return log.head if log else 0
 
 
 def agent_events_after(*, user_id: int, after: int, limit: int = 500) -> list[dict]:

@@ -7,16 +7,16 @@ this module records what an agent must see and keeps presence up to date.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, F, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
-from agents import events, notify, scoring
+from agents import events, notify, scoring, selectors
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -194,28 +194,49 @@ def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
     return bool(changed)
 
 
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# Raw SQL, built once: compiling these through the ORM cost more CPU than
+# running them, and a reconnect storm runs them once per socket.
+@cache
+def _connect_sql() -> str:
+    profiles = _table(AgentProfile)
+    return (
+        f"UPDATE {profiles} SET connections = connections + 1, last_seen_at = %s,"
+        " disconnected_at = NULL WHERE user_id = %s AND approved = %s"
+        f" AND suspended = %s AND user_id IN (SELECT id FROM"
+        f" {_table(get_user_model())} WHERE is_active = %s)"
+        f" RETURNING *, COALESCE((SELECT head FROM {_table(AgentEventLog)} l"
+        f" WHERE l.user_id = {profiles}.user_id), 0) AS head"
+    )
+
+
+@cache
+def _disconnect_sql() -> str:
+    return (
+        f"UPDATE {_table(AgentProfile)} SET"
+        " connections = CASE WHEN connections > 0 THEN connections - 1 ELSE 0 END,"
+        " disconnected_at = CASE WHEN connections <= 1 THEN %s"
+        " ELSE disconnected_at END WHERE user_id = %s"
+    )
+
+
 @transaction.atomic
 def agent_connect(*, user_id: int) -> AgentProfile:
     """A console connected: the agent is online and keeps what it holds.
 
-    The profile comes back with ``head``, the log's head before connecting.
+    One UPDATE checks that the agent may work, counts the socket, locks the
+    profile and reads ``head``, the log's head before connecting.
     """
     from agents import dispatch
 
     now = timezone.now()
-    # The head is read with the lock: what connecting logs comes after it.
-    head = AgentEventLog.objects.filter(user_id=OuterRef("user_id")).values("head")
-    profile = (
-        AgentProfile.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .annotate(head=Coalesce(Subquery(head), 0))
-        .get(user_id=user_id)
-    )
-    if not profile.may_work:
+    params = [now, user_id, True, False, True]
+    profile = next(iter(AgentProfile.objects.raw(_connect_sql(), params)), None)
+    if profile is None:
         raise AgentUnavailable("this account may not take tickets")
-    AgentProfile.objects.filter(pk=profile.pk).update(
-        connections=F("connections") + 1, last_seen_at=now, disconnected_at=None
-    )
     if profile.status == AgentStatus.OFFLINE:
         profile.status = AgentStatus.ACCEPTING
         _set_status(user_id, profile.status, "connected")
@@ -231,13 +252,8 @@ def agent_connect(*, user_id: int) -> AgentProfile:
 
 def agent_disconnect(*, user_id: int) -> None:
     """A console closed; the sweeper decides when the agent counts as gone."""
-    now = timezone.now()
-    AgentProfile.objects.filter(user_id=user_id).update(
-        connections=Case(When(connections__gt=0, then=F("connections") - 1), default=0),
-        disconnected_at=Case(
-            When(connections__lte=1, then=now), default=F("disconnected_at")
-        ),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_disconnect_sql(), [timezone.now(), user_id])
 
 
 def agent_heartbeat(*, user_id: int, record: bool = True) -> int:
@@ -248,12 +264,7 @@ def agent_heartbeat(*, user_id: int, record: bool = True) -> int:
     if record:
         now = timezone.now()
         AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=now)
-    return (
-        AgentEventLog.objects.filter(user_id=user_id)
-        .values_list("head", flat=True)
-        .first()
-        or 0
-    )
+    return selectors.agent_head(user_id=user_id)
 
 
 @transaction.atomic
