@@ -58,6 +58,9 @@ ENV = {
     "AGENT_WS_BURST": "2000",
     "LOG_LEVEL": "WARNING",
     "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+    # The production shape: no per-statement query log.
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key",
 }
 os.environ.update(ENV)
 
