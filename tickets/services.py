@@ -366,7 +366,6 @@ def ticket_set_fields(
     return ticket
 
 
-@transaction.atomic
 def message_add(
     *,
     ticket_id: int,
@@ -383,22 +382,58 @@ def message_add(
     A customer message reopens a resolved ticket and is triaged; an agent's
     reply marks the first response; an internal note changes nothing else.
     """
-    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
-    if ticket is None:
-        raise TicketNotFound(f"ticket {ticket_id} does not exist")
-    if ticket.status == states.Status.CLOSED and not internal:
-        raise states.IllegalTransition("add a message to", ticket.status)
-    direction = _direction(author_kind, internal)
+    # No savepoint, as in ticket_transition: a refusal is decided before any
+    # write and raised after the block, so a caller's transaction stays
+    # usable, and a chat message saves the SAVEPOINT and RELEASE round trips.
+    with transaction.atomic(savepoint=False):
+        # A slice, not .first(): a lookup by key needs no ORDER BY.
+        found = list(Ticket.objects.select_for_update().filter(pk=ticket_id)[:1])
+        error = _message_refusal(found, ticket_id, internal)
+        if error is None:
+            message = _message_write(
+                found[0],
+                author_kind=author_kind,
+                author_id=author_id,
+                text=text,
+                internal=internal,
+                channel=channel,
+                html=html,
+                fields=fields or {},
+            )
+    if error is not None:
+        raise error
+    return message
+
+
+def _message_refusal(found: list[Ticket], ticket_id: int, internal: bool):
+    if not found:
+        return TicketNotFound(f"ticket {ticket_id} does not exist")
+    if found[0].status == states.Status.CLOSED and not internal:
+        return states.IllegalTransition("add a message to", found[0].status)
+    return None
+
+
+def _message_write(
+    ticket: Ticket,
+    *,
+    author_kind: str,
+    author_id: int | None,
+    text: str,
+    internal: bool,
+    channel: str | None,
+    html: str,
+    fields: dict[str, Any],
+) -> Message:
     message = Message.objects.create(
         ticket=ticket,
-        direction=direction,
+        direction=_direction(author_kind, internal),
         author_kind=author_kind,
         author_user_id=author_id,
         channel=channel or ticket.channel,
         text=text,
         html=html,
         is_internal_note=internal,
-        **(fields or {}),
+        **fields,
     )
     audit = _audit(
         ticket=ticket,
