@@ -386,12 +386,11 @@ def message_add(
     # write and raised after the block, so a caller's transaction stays
     # usable, and a chat message saves the SAVEPOINT and RELEASE round trips.
     with transaction.atomic(savepoint=False):
-        # A slice, not .first(): a lookup by key needs no ORDER BY.
-        found = list(Ticket.objects.select_for_update().filter(pk=ticket_id)[:1])
-        error = _message_refusal(found, ticket_id, internal)
+        ticket = _TICKET_FOR_UPDATE.first(ticket_id)
+        error = _message_refusal(ticket, ticket_id, internal)
         if error is None:
             message = _message_write(
-                found[0],
+                ticket,
                 author_kind=author_kind,
                 author_id=author_id,
                 text=text,
@@ -405,11 +404,18 @@ def message_add(
     return message
 
 
-def _message_refusal(found: list[Ticket], ticket_id: int, internal: bool):
-    if not found:
+# Every message locks its ticket; compiled once (prepared.py), inside the
+# first message's transaction, as FOR UPDATE requires.
+_TICKET_FOR_UPDATE = PreparedRead(
+    lambda: Ticket.objects.select_for_update().filter(pk=0)[:1]
+)
+
+
+def _message_refusal(ticket: Ticket | None, ticket_id: int, internal: bool):
+    if ticket is None:
         return TicketNotFound(f"ticket {ticket_id} does not exist")
-    if found[0].status == states.Status.CLOSED and not internal:
-        return states.IllegalTransition("add a message to", found[0].status)
+    if ticket.status == states.Status.CLOSED and not internal:
+        return states.IllegalTransition("add a message to", ticket.status)
     return None
 
 
