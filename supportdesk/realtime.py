@@ -5,7 +5,8 @@ A rolled-back write must never reach a screen, so every publish is deferred with
 client must not miss is also stored in the database, so a publish is
 fire-and-forget: the request that committed never waits for it.
 
-With the Redis pub/sub layer on one Redis server, a send is one PUBLISH made
+With the Redis pub/sub layer on one Redis server, a send is one PUBLISH (one
+pipeline for several groups) made
 by the committing thread itself (``_direct_publish``): no hop to an event
 loop that may be busy serving sockets, which was most of an offer's latency
 after the database. It waits at most ``_REDIS_TIMEOUT`` for a Redis that
@@ -105,25 +106,37 @@ def _direct_client(layer) -> tuple | None:
     return (client, prefix) if client is not None else None
 
 
-def _direct_publish(layer, group: str, message: dict[str, Any]) -> bool:
-    """PUBLISH as the pub/sub layer's ``group_send`` would; False if unable."""
+def _direct_publish(layer, groups: list[str], message: dict[str, Any]) -> bool:
+    """PUBLISH as the pub/sub layer's ``group_send`` would; False if unable.
+
+    Several groups take one round trip (a pipeline) and one serialisation.
+    """
     target = _direct_client(layer)
     if target is None:
         return False
     client, prefix = target
     try:
-        client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+        payload = layer.serialize(message)
+        pipe = client.pipeline(transaction=False)
+        for group in groups:
+            pipe.publish(f"{prefix}__group__{group}", payload)
+        pipe.execute()
     except Exception as error:  # the database is the record
-        logger.warning("publishing to %s failed: %r", group, error)
+        logger.warning("publishing to %s failed: %r", ", ".join(groups), error)
     return True
 
 
 def group_send(group: str, message: dict[str, Any]) -> None:
     """Send ``message`` to ``group`` now, without waiting on an event loop."""
+    _send([group], message)
+
+
+def _send(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
-    if layer is None or _direct_publish(layer, group, message):
+    if layer is None or _direct_publish(layer, groups, message):
         return
-    run_on_layer_loop(_loop_send(layer, group, message))
+    for group in groups:
+        run_on_layer_loop(_loop_send(layer, group, message))
 
 
 async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
@@ -134,8 +147,7 @@ async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
 
 
 def publish_now(groups: list[str], event: dict[str, Any]) -> None:
-    for group in groups:
-        group_send(group, {"type": "desk.event", "event": event})
+    _send(groups, {"type": "desk.event", "event": event})
 
 
 def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:
