@@ -107,17 +107,19 @@ def _publish_ticket(ticket: Ticket, audit: TicketEvent, *, new: bool = False) ->
 def _publish_message(message: Message, audit: TicketEvent) -> None:
     from agents import services as agent_services
 
-    event = events.message_created(message, audit)
-    publish_on_commit(
-        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP], event
-    )
-    agent_services.message_created(message=message, event=event)
-    # The customer's own group gets only what the customer may read.
+    # The customer's own group gets only what the customer may read. First:
+    # the publishes go out in this order after commit, and the customer's
+    # other tabs should not wait for the staff's.
     if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
         publish_on_commit(
             [events.chat_group(message.ticket_id)],
             events.chat_message(message, audit),
         )
+    event = events.message_created(message, audit)
+    publish_on_commit(
+        [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP], event
+    )
+    agent_services.message_created(message=message, event=event)
 
 
 def _enqueue_triage(message_id: int) -> None:
