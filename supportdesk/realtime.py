@@ -6,15 +6,15 @@ client must not miss is also stored in the database, so a publish is
 fire-and-forget: the request that committed never waits for it.
 
 With the Redis pub/sub layer on one Redis server, a send is one PUBLISH (one
-pipeline for several groups) made
-by the committing thread itself (``_direct_publish``): no hop to an event
-loop that may be busy serving sockets, which was most of an offer's latency
-after the database. It waits at most ``_REDIS_TIMEOUT`` for a Redis that
-hangs, and a Redis that is down fails at once (logged; clients repair gaps
-from the database). Every other layer (in-memory, several Redis shards) is
-sent to on the event loop that owns this process's channel-layer
-connections: the ASGI server's loop inside a web process (the in-memory
-layer only works there), or a private loop thread in workers and scripts.
+pipeline for several groups) made by the committing thread itself
+(``_direct_publish``): no hop to an event loop that may be busy serving
+sockets, which was most of an offer's latency after the database. It waits
+at most ``_REDIS_TIMEOUT`` for a Redis that hangs, and a Redis that is down
+fails at once (logged; clients repair gaps from the database). Every other
+layer (in-memory, several Redis shards) is sent to on the event loop that
+owns this process's channel-layer connections: the ASGI server's loop inside
+a web process (the in-memory layer only works there), or a private loop
+thread in workers and scripts.
 """
 
 import asyncio
