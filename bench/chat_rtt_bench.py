@@ -294,13 +294,26 @@ async def run_clients(args, base: str, agents: list) -> tuple:
     errors: list[str] = []
     started = time.monotonic()
     cpu_before = cpu_seconds(args.server_pid)
+    worker_before = cpu_seconds(args.worker_pid) if args.worker_pid else 0.0
+    lag = asyncio.create_task(loop_lag(args.lags))
     await asyncio.gather(*(converse(s, args, rtts, acks, errors) for s in sessions))
+    lag.cancel()
     elapsed = time.monotonic() - started
     args.server_cpu = cpu_seconds(args.server_pid) - cpu_before
+    if args.worker_pid:
+        args.worker_cpu = cpu_seconds(args.worker_pid) - worker_before
     for session in sessions:
         for name in ("tab1", "tab2", "agent"):
             await session[name].close()
     return rtts, acks, errors, elapsed
+
+
+async def loop_lag(lags: list[float], period: float = 0.01) -> None:
+    """How late the client's own loop wakes up: its share of every figure."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(period)
+        lags.append((time.perf_counter() - started - period) * 1000)
 
 
 def cpu_seconds(root_pid: int) -> float:
@@ -369,6 +382,9 @@ def main() -> int:
         if not args.no_celery:
             processes.append(celery_worker(env))
         args.server_pid = processes[0].pid
+        args.worker_pid = processes[1].pid if len(processes) > 1 else 0
+        args.worker_cpu = 0.0
+        args.lags = []
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz")
         with contextlib.suppress(ImportError):
@@ -400,6 +416,10 @@ def main() -> int:
     print(f"chat_message_rate {len(rtts) / elapsed:.1f} messages/s")
     cpu_ms = args.server_cpu / len(rtts) * 1000
     print(f"chat_web_cpu_per_message {cpu_ms:.1f} ms")
+    worker_ms = args.worker_cpu / len(rtts) * 1000
+    print(f"chat_worker_cpu_per_message {worker_ms:.1f} ms")
+    print(f"chat_client_loop_lag_p50 {statistics.median(args.lags):.1f} ms")
+    print(f"chat_client_loop_lag_p99 {percentile(args.lags, 99):.1f} ms")
     print(f"chat_message_ack_p50 {statistics.median(acks):.1f} ms")
     print(f"chat_message_ack_p99 {percentile(acks, 99):.1f} ms")
     print(f"chat_message_rtt_p50 {statistics.median(rtts):.1f} ms")

@@ -6,15 +6,16 @@ client must not miss is also stored in the database, so a publish is
 fire-and-forget: the request that committed never waits for it. A batched
 write publishes everything it changed in one pipelined round trip.
 
-With the Redis pub/sub layer on one Redis server, a send is one PUBLISH made
-by the committing thread itself (``_direct_publish``): no hop to an event
-loop that may be busy serving sockets, which was most of an offer's latency
-after the database. It waits at most ``_REDIS_TIMEOUT`` for a Redis that
-hangs, and a Redis that is down fails at once (logged; clients repair gaps
-from the database). Every other layer (in-memory, several Redis shards) is
-sent to on the event loop that owns this process's channel-layer
-connections: the ASGI server's loop inside a web process (the in-memory
-layer only works there), or a private loop thread in workers and scripts.
+With the Redis pub/sub layer on one Redis server, a send is one PUBLISH (one
+pipeline for several groups) made by the committing thread itself
+(``_direct_publish``): no hop to an event loop that may be busy serving
+sockets, which was most of an offer's latency after the database. It waits
+at most ``_REDIS_TIMEOUT`` for a Redis that hangs, and a Redis that is down
+fails at once (logged; clients repair gaps from the database). Every other
+layer (in-memory, several Redis shards) is sent to on the event loop that
+owns this process's channel-layer connections: the ASGI server's loop inside
+a web process (the in-memory layer only works there), or a private loop
+thread in workers and scripts.
 """
 
 import asyncio
@@ -119,9 +120,13 @@ def _direct_publish(layer, messages: list[tuple[str, dict[str, Any]]]) -> bool:
             group, message = messages[0]
             client.publish(f"{prefix}__group__{group}", layer.serialize(message))
             return True
+        # One event to several groups is serialised once.
+        payloads: dict[int, bytes] = {}
         pipe = client.pipeline(transaction=False)
         for group, message in messages:
-            pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))
+            if id(message) not in payloads:
+                payloads[id(message)] = layer.serialize(message)
+            pipe.publish(f"{prefix}__group__{group}", payloads[id(message)])
         pipe.execute()
     except Exception as error:  # the database is the record
         logger.warning("publishing %d events failed: %r", len(messages), error)
@@ -150,13 +155,11 @@ async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
 
 def _publish_now(publications: list[Publication]) -> None:
     """Send each (groups, event) to its groups, in order."""
-    _send_many(
-        [
-            (group, {"type": "desk.event", "event": event})
-            for groups, event in publications
-            for group in groups
-        ]
-    )
+    messages = []
+    for groups, event in publications:
+        message = {"type": "desk.event", "event": event}
+        messages.extend((group, message) for group in groups)
+    _send_many(messages)
 
 
 def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:

@@ -8,8 +8,8 @@ import json
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from supportdesk.consumers import DeskConsumer
 from tickets import events, selectors
 from tickets.chat import selectors as chat_selectors
 from tickets.chat import services as chat_services
@@ -18,7 +18,7 @@ from tickets.models import ChatSession
 logger = logging.getLogger(__name__)
 
 
-class TicketWatchConsumer(AsyncJsonWebsocketConsumer):
+class TicketWatchConsumer(DeskConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         ticket_id = self.scope["url_route"]["kwargs"]["ticket_id"]
@@ -60,7 +60,7 @@ class TicketWatchConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message["event"])
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(DeskConsumer):
     """A customer's chat socket, authenticated by its signed session token.
 
     Frames are listed in docs/chat.md. Every incoming action is handed to

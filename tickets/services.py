@@ -125,11 +125,12 @@ def message_publications(message: Message, audit: TicketEvent) -> list[Publicati
     event = events.message_created(message, audit)
     groups = [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP]
     publications = [(groups, event)]
-    agent_services.message_created(message=message, event=event)
-    # The customer's own group gets only what the customer may read.
+    # The customer's own group gets only what the customer may read, and first:
+    # the customer's other tabs should not wait for the staff's screens.
     if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
         chat = events.chat_message(message, audit)
-        publications.append(([events.chat_group(message.ticket_id)], chat))
+        publications.insert(0, ([events.chat_group(message.ticket_id)], chat))
+    agent_services.message_created(message=message, event=event)
     return publications
 
 
@@ -379,7 +380,6 @@ def ticket_set_fields(
     return ticket
 
 
-@transaction.atomic
 def message_add(
     *,
     ticket_id: int,
@@ -396,22 +396,64 @@ def message_add(
     A customer message reopens a resolved ticket and is triaged; an agent's
     reply marks the first response; an internal note changes nothing else.
     """
-    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    # No savepoint, as in ticket_transition: a refusal is decided before any
+    # write and raised after the block, so a caller's transaction stays
+    # usable, and a chat message saves the SAVEPOINT and RELEASE round trips.
+    with transaction.atomic(savepoint=False):
+        ticket = _TICKET_FOR_UPDATE.first(ticket_id)
+        error = _message_refusal(ticket, ticket_id, internal)
+        if error is None:
+            message = _message_write(
+                ticket,
+                author_kind=author_kind,
+                author_id=author_id,
+                text=text,
+                internal=internal,
+                channel=channel,
+                html=html,
+                fields=fields or {},
+            )
+    if error is not None:
+        raise error
+    return message
+
+
+# Every message locks its ticket; compiled once (prepared.py), inside the
+# first message's transaction, as FOR UPDATE requires.
+_TICKET_FOR_UPDATE = PreparedRead(
+    lambda: Ticket.objects.select_for_update().filter(pk=0)[:1]
+)
+
+
+def _message_refusal(ticket: Ticket | None, ticket_id: int, internal: bool):
     if ticket is None:
-        raise TicketNotFound(f"ticket {ticket_id} does not exist")
+        return TicketNotFound(f"ticket {ticket_id} does not exist")
     if ticket.status == states.Status.CLOSED and not internal:
-        raise states.IllegalTransition("add a message to", ticket.status)
-    direction = _direction(author_kind, internal)
+        return states.IllegalTransition("add a message to", ticket.status)
+    return None
+
+
+def _message_write(
+    ticket: Ticket,
+    *,
+    author_kind: str,
+    author_id: int | None,
+    text: str,
+    internal: bool,
+    channel: str | None,
+    html: str,
+    fields: dict[str, Any],
+) -> Message:
     message = Message.objects.create(
         ticket=ticket,
-        direction=direction,
+        direction=_direction(author_kind, internal),
         author_kind=author_kind,
         author_user_id=author_id,
         channel=channel or ticket.channel,
         text=text,
         html=html,
         is_internal_note=internal,
-        **(fields or {}),
+        **fields,
     )
     audit = _audit(
         ticket=ticket,

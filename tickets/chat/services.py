@@ -11,8 +11,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from supportdesk.prepared import PreparedRead
 from supportdesk.realtime import publish_on_commit
 from tickets import events, services
 from tickets.chat import ratelimit, tokens
@@ -123,16 +125,32 @@ def _already_sent(session_key: str, client_msg_id: str) -> Message | None:
     return row.message if row else None
 
 
+# The session row, locked, with the message already stored under this client
+# id if any: one statement, compiled once (supportdesk/prepared.py), on every
+# chat message. Compiled inside the first send's transaction, as FOR UPDATE
+# requires.
+_LOCKED_SESSION = PreparedRead(
+    lambda: (
+        ChatSession.objects.select_for_update(of=("self",))
+        .annotate(
+            stored_message_id=Subquery(
+                ChatClientMessage.objects.filter(
+                    session=OuterRef("pk"), client_msg_id="placeholder"
+                ).values("message_id")[:1]
+            )
+        )
+        .filter(key="placeholder")[:1]
+    )
+)
+
+
 @transaction.atomic
 def _store(session_key: str, client_msg_id: str, text: str, ip: str | None) -> Sent:
-    session = _lock(session_key, related=False)
-    # Slices, not .first(): a unique lookup needs no ORDER BY to compile, and
-    # this is the hot path of every chat message.
-    stored = ChatClientMessage.objects.filter(
-        session=session, client_msg_id=client_msg_id
-    ).values_list("message_id", flat=True)[:1]
-    if stored:
-        message = Message.objects.get(pk=stored[0])
+    session = _LOCKED_SESSION.first(client_msg_id, session_key)
+    if session is None:
+        raise SessionNotFound("bad_token", "this chat session no longer exists")
+    if session.stored_message_id is not None:
+        message = Message.objects.get(pk=session.stored_message_id)
         return Sent(message=message, created=False)  # a resend costs no quota
     _limit("session", session_key, settings.CHAT_RATE_PER_SESSION, window=60)
     if ip:
@@ -232,10 +250,9 @@ def chat_presence_set(*, session_key: str, listening: bool) -> None:
     ChatSession.objects.filter(key=session_key).update(seen_at=seen_at)
 
 
-def _lock(session_key: str, *, related: bool = True) -> ChatSession:
+def _lock(session_key: str) -> ChatSession:
     sessions = ChatSession.objects.select_for_update(of=("self",))
-    if related:
-        sessions = sessions.select_related("ticket", "customer")
+    sessions = sessions.select_related("ticket", "customer")
     found = list(sessions.filter(key=session_key)[:1])
     if not found:
         raise SessionNotFound("bad_token", "this chat session no longer exists")
