@@ -11,12 +11,12 @@ import logging
 import time
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from agents import events, selectors, services
 from agents.consumer_actions import HANDLERS, db
 from agents.ratelimit import TokenBucket
+from supportdesk.consumers import DeskConsumer
 from tickets import events as ticket_events
 from tickets import roles
 from tickets.services import TicketConflict, TicketNotFound
@@ -36,7 +36,7 @@ ERRORS = {
 }
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(DeskConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if not user or user.is_anonymous:
