@@ -68,8 +68,8 @@ class _Graph:
             raise ValueError(f"{self.file.name}: {name} is {info.dtype}, not F32")
         t = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=info.shape)
         t.data_location = TensorProto.EXTERNAL
-        where = {"location": self.file.name, "offset": info.offset}
-        for key, value in {**where, "length": info.length}.items():
+        where = (("location", self.file.name), ("offset", info.offset))
+        for key, value in (*where, ("length", info.length)):
             t.external_data.add(key=key, value=str(value))
         self.initializers.append(t)
         return name
@@ -79,9 +79,9 @@ class _Graph:
         w, b = self.weight(prefix + ".weight"), self.weight(prefix + ".bias")
         return self.op("Gemm", x, w, b, transB=1)
 
-    def layer_norm(self, x: str, prefix: str, out: str | None = None) -> str:
+    def layer_norm(self, x: str, prefix: str) -> str:
         w, b = self.weight(prefix + ".weight"), self.weight(prefix + ".bias")
-        return self.op("LayerNormalization", x, w, b, out=out, epsilon=LN_EPS)
+        return self.op("LayerNormalization", x, w, b, epsilon=LN_EPS)
 
     def gelu(self, x: str) -> str:
         # BERT uses the exact erf form; the tanh approximation drifts measurably.
@@ -111,8 +111,7 @@ def _layer(g: _Graph, h: str, p: str) -> str:
     attn = g.op("Add", g.linear(ctx, p + "attention.output.dense"), h)
     h = g.layer_norm(attn, p + "attention.output.LayerNorm")
     ff = g.linear(g.gelu(g.linear(h, p + "intermediate.dense")), p + "output.dense")
-    out = "hidden" if p == f"encoder.layer.{N_LAYERS - 1}." else None
-    return g.layer_norm(g.op("Add", ff, h), p + "output.LayerNorm", out=out)
+    return g.layer_norm(g.op("Add", ff, h), p + "output.LayerNorm")
 
 
 def build_model(file: Path) -> bytes:
@@ -123,6 +122,7 @@ def build_model(file: Path) -> bytes:
     h = g.layer_norm("embeddings", "embeddings.LayerNorm")
     for i in range(N_LAYERS):
         h = _layer(g, h, f"encoder.layer.{i}.")
+    g.op("Identity", h, out="hidden")
     f32 = TensorProto.FLOAT
     inputs = [
         helper.make_tensor_value_info("embeddings", f32, ["tokens", DIM]),
