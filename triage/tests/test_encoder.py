@@ -38,3 +38,67 @@ def test_paraphrases_are_closer_than_unrelated_text():
         ["I lost my card", "My card has gone missing", "What is the weather in Paris?"]
     )
     assert a @ b > 0.6 and a @ c < 0.2
+
+
+def _reference_embeddings(texts: list[str]) -> np.ndarray:
+    """The textbook BERT forward pass in numpy, one text at a time: the oracle
+    that holds the ONNX graph to the model's definition."""
+    from scipy.special import erf
+
+    from triage.ml.tensors import read_safetensors
+
+    path = encoder.model_dir()
+    w = read_safetensors(path / "model.safetensors")
+    tok = encoder.get_encoder()._tok
+
+    def norm(x, p):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-12) * w[p + ".weight"] + w[p + ".bias"]
+
+    def dense(x, p):
+        return x @ w[p + ".weight"].T + w[p + ".bias"]
+
+    out = []
+    for text in texts:
+        ids = tok.encode(text).ids
+        e = "embeddings."
+        h = (
+            w[e + "word_embeddings.weight"][ids]
+            + w[e + "position_embeddings.weight"][: len(ids)]
+        )
+        h = norm(h + w[e + "token_type_embeddings.weight"][0], e + "LayerNorm")
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+            q, k, v = (
+                dense(h, p + "attention.self." + n)
+                .reshape(-1, 12, 32)
+                .transpose(1, 0, 2)
+                for n in ("query", "key", "value")
+            )
+            s = q @ k.transpose(0, 2, 1) / np.sqrt(32)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            ctx = (s / s.sum(-1, keepdims=True)) @ v
+            ctx = ctx.transpose(1, 0, 2).reshape(len(ids), 384)
+            h = norm(
+                h + dense(ctx, p + "attention.output.dense"),
+                p + "attention.output.LayerNorm",
+            )
+            ff = dense(h, p + "intermediate.dense")
+            ff = dense(0.5 * ff * (1 + erf(ff / np.sqrt(2))), p + "output.dense")
+            h = norm(h + ff, p + "output.LayerNorm")
+        pooled = h.mean(0)
+        out.append(pooled / np.linalg.norm(pooled))
+    return np.array(out)
+
+
+def test_embeddings_equal_the_reference_forward_pass_with_padding():
+    texts = [
+        "hi",
+        "My card payment was declined at the shop, why?",
+        "I want to talk to a real person about a refund I was promised last week",
+    ]
+    # One batch: the shorter texts are padded, and padding must not leak in.
+    got = encoder.get_encoder().encode(texts)
+    expected = _reference_embeddings(texts)
+    assert (got * expected).sum(1).min() > 0.99999
+    np.testing.assert_allclose(got, expected, atol=1e-5)
