@@ -11,7 +11,7 @@ from django.db import transaction
 from supportdesk import inprocess
 from supportdesk.celery import app, echo
 from supportdesk.enqueue import enqueue, enqueue_on_commit
-from supportdesk.tests.test_inprocess import _wait_until_run
+from supportdesk.tests.test_inprocess import wait_for_task, watch_tasks
 
 
 @pytest.fixture
@@ -31,10 +31,11 @@ def test_a_real_worker_runs_what_enqueue_queued():
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        inprocess.start(timers=False)
-        task_id = enqueue(echo, "ping")
-        assert task_id
-        assert _wait_until_run(task_id)
+        with watch_tasks() as seen:
+            inprocess.start(timers=False)
+            task_id = enqueue(echo, "ping")
+            assert task_id
+            assert wait_for_task(seen, task_id)
     finally:
         app.conf.task_always_eager = eager
 
