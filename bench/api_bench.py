@@ -58,15 +58,19 @@ def shell(env: dict, code: str) -> str:
 
 
 def server_cpu_seconds(port_pids: list[int]) -> float:
-    total = 0.0
+    return sum(process_cpu_seconds(port_pids).values())
+
+
+def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
     tick = os.sysconf("SC_CLK_TCK")
-    for pid in port_pids:
+    out = {}
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
         except (FileNotFoundError, IndexError):
             pass
-    return total
+    return out
 
 
 def uvicorn_pids(port: int) -> list[int]:
@@ -121,9 +125,11 @@ def run_load(env: dict, token: str, seconds: float) -> None:
         load(port, request, 32, 2.0)
         pids = uvicorn_pids(port)
         for clients in (1, 8, 32):
-            cpu_before = server_cpu_seconds(pids)
+            before = process_cpu_seconds(pids)
             result = load(port, request, clients, seconds)
-            cpu = server_cpu_seconds(pids) - cpu_before
+            after = process_cpu_seconds(pids)
+            per_process = [after[p] - before.get(p, after[p]) for p in after]
+            cpu = sum(per_process)
             done = result["requests"]
             total_cpu, total_done = total_cpu + cpu, total_done + done
             bad = {k: v for k, v in result["statuses"].items() if k != 201}
@@ -134,6 +140,13 @@ def run_load(env: dict, token: str, seconds: float) -> None:
             report(f"api_ticket_create_p99_c{clients}", result["p99"], "ms")
             report(
                 f"api_ticket_create_server_cpu_c{clients}", cpu / done * 1000, "ms/req"
+            )
+            # Keep-alive connections stay with the worker that accepted them:
+            # the busiest worker's share of the work shows an uneven spread.
+            report(
+                f"api_busiest_worker_share_c{clients}",
+                100 * max(per_process) / cpu if cpu else 0.0,
+                "%",
             )
     report("api_server_cpu_per_create", total_cpu / total_done * 1000, "ms")
 
