@@ -41,6 +41,8 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+# A worker loads the triage models before it takes work (signal handlers).
+import triage.warmup  # noqa: E402, F401
 
 # Queues a worker must consume for every task to run somewhere.
 QUEUES = ("default", "triage", "delivery")

@@ -40,6 +40,11 @@ def start(*, timers: bool = True) -> None:
     logger.info("in-process Celery worker started on %s", ", ".join(QUEUES))
 
 
+def started() -> bool:
+    """True once this process runs the embedded worker."""
+    return _started
+
+
 def _start_timers() -> None:
     if app.conf.beat_schedule:
         from celery.beat import EmbeddedService
