@@ -8,6 +8,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand
 
+from supportdesk.commands import require_migrated
 from tickets import email_services
 from tickets.email_batch import BATCH_SIZE, Incoming, email_receive_many
 from tickets.intake import iter_raw_messages
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        require_migrated()
         counts = ingest_paths(
             options["paths"],
             batch_size=options["batch_size"],

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from supportdesk.commands import require_migrated
 from triage import pipeline, selectors
 from triage.backends import get_backend
 from triage.backends.base import MessageInput
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     help = "Triage JSON lines {text, channel} from stdin; write one JSON line each."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         backend = get_backend()
         kb = tuple(selectors.knowledge_base(demo_if_empty=True))
         policies = selectors.policies_all()

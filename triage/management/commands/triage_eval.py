@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from supportdesk.commands import require_migrated
 from triage import selectors
 from triage.backends import BackendError, get_backend
 from triage.backends.base import MessageInput
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         rows = _read(options["csv"], options["limit"])
         backend = get_backend()
         kb = (
