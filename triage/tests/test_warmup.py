@@ -15,8 +15,15 @@ def warmed(monkeypatch):
     return calls
 
 
-def test_a_solo_worker_loads_the_models_before_taking_work(warmed):
+def test_a_solo_worker_loads_the_models_once_before_taking_work(warmed):
+    # The solo pool sends both signals, in this order, before taking work.
     warmup._on_worker_init(sender=SimpleNamespace(pool_cls="solo"))
+    warmup._on_worker_process_init()
+    assert warmed == ["a pool process"]
+
+
+def test_a_thread_pool_worker_loads_the_models_in_its_own_process(warmed):
+    warmup._on_worker_init(sender=SimpleNamespace(pool_cls="threads"))
     assert warmed == ["the worker"]
 
 
@@ -30,6 +37,7 @@ def test_a_prefork_worker_leaves_it_to_each_pool_process(warmed):
 def test_the_embedded_worker_keeps_loading_on_first_use(warmed, monkeypatch):
     monkeypatch.setattr(inprocess, "_started", True)
     warmup._on_worker_init(sender=SimpleNamespace(pool_cls="solo"))
+    warmup._on_worker_process_init()
     assert warmed == []
 
 
