@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from agents import capacity, scoring
@@ -30,7 +30,7 @@ from agents.models import (
     OfferPolicy,
 )
 from agents.services import HELD, agent_mark_not_responding
-from tickets.models import AuthorKind, Ticket
+from tickets.models import QUEUE_ORDER, AuthorKind, Ticket
 from tickets.services import TicketConflict, TicketNotFound, ticket_transition
 from tickets.states import Action, IllegalTransition, Status, sources_of
 
@@ -139,15 +139,6 @@ def ticket_dispatch(
     return None
 
 
-def _queue_order() -> list:
-    return [
-        "-priority",
-        F("first_response_due").asc(nulls_last=True),
-        "created_at",
-        "pk",
-    ]
-
-
 def _skills(profile: AgentProfile) -> Q:
     rule = Q(language__in=[*profile.languages, ""])
     if profile.categories:
@@ -169,7 +160,7 @@ def agent_fill(*, agent_id: int) -> int | None:
     waiting = (
         Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
         .exclude(declines__user_id=agent_id)
-        .order_by(*_queue_order())
+        .order_by(*QUEUE_ORDER)
         .values_list("pk", "category")
     )
     for ticket_id, category in waiting[:MAX_TRIES]:
@@ -323,7 +314,7 @@ def _claim_next(agent_id: int) -> Ticket | None:
         # Racing claimers each lock a different row instead of all
         # queueing behind the head of the queue; the UPDATE still decides.
         waiting = waiting.select_for_update(skip_locked=True, of=("self",))
-    ticket_id = waiting.order_by(*_queue_order()).values_list("pk", flat=True).first()
+    ticket_id = waiting.order_by(*QUEUE_ORDER).values_list("pk", flat=True).first()
     if ticket_id is None:
         return None
     return _claim(agent_id, ticket_id)

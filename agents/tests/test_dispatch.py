@@ -191,6 +191,30 @@ def test_claim_next_takes_the_most_urgent_ticket_first(agent, customer):
     assert dispatch.ticket_claim(agent_id=agent.pk) is None
 
 
+def test_claim_next_takes_the_soonest_due_then_the_oldest(agent, customer):
+    now = timezone.now()
+    undated, later, sooner = (make_ticket(customer.customer) for _ in range(3))
+    AgentProfile.objects.filter(user=agent).update(capacity=3)
+    Ticket.objects.update(priority=1, language="en", first_response_due=None)
+    Ticket.objects.filter(pk=later.pk).update(first_response_due=now + timedelta(2))
+    Ticket.objects.filter(pk=sooner.pk).update(first_response_due=now + timedelta(1))
+    order = [dispatch.ticket_claim(agent_id=agent.pk).pk for _ in range(3)]
+    assert order == [sooner.pk, later.pk, undated.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL plan")
+def test_claim_next_reads_the_queue_in_index_order_without_sorting(agent, customer):
+    make_ticket(customer.customer)
+    with CaptureQueriesContext(connection) as ctx:
+        dispatch.ticket_claim(agent_id=agent.pk)
+    pick = next(q["sql"] for q in ctx.captured_queries if "SKIP LOCKED" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + pick)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_waiting" in plan and "Sort" not in plan
+
+
 def test_claim_of_a_ticket_offered_to_someone_else_is_refused(
     agent, other_agent, customer
 ):
