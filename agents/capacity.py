@@ -1,15 +1,18 @@
-"""Capacity in SQL: the condition of every ownership change, and dispatch's pick.
+"""Capacity in SQL: the condition of every ownership change, and the picks.
+
+Dispatch picks agents for a ticket (``candidates``); a pool claim picks the
+next ticket for an agent (``next_waiting``).
 
 "The agent may work and holds fewer tickets (held + offered) than their
 capacity" is part of the conditional UPDATE itself, so it is never checked on
-stale data. Both queries here are written as SQL once, not built with the ORM
-per call: compiling the equivalent ``Exists(Subquery(...))`` cost more CPU
-than the rest of a claim together.
+stale data. The queries here are written as SQL once, or compiled once, not
+built with the ORM per call: compiling the equivalent ``Exists(Subquery(...))``
+cost more CPU than the rest of a claim together.
 """
 
 import json
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -17,7 +20,8 @@ from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
 from agents.models import AgentProfile, AgentStatus, OfferDecline
-from tickets.models import Ticket
+from supportdesk.prepared import PreparedRead, slot
+from tickets.models import QUEUE_ORDER, Ticket
 from tickets.states import Status
 
 HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
@@ -109,3 +113,44 @@ def candidates(
         params += [wanted, json.dumps([category] if category else [])]
     params += [*_load_params(ticket_id), limit if match_json else EVERY]
     return list(AgentProfile.objects.raw(_candidates_sql(match_json), params))
+
+
+# The pool claim's two reads, compiled once (supportdesk/prepared.py), inside
+# the first claim's transaction, as FOR UPDATE requires.
+_LOCKED_PROFILE = PreparedRead(
+    lambda: AgentProfile.objects.select_for_update().filter(user_id=0)
+)
+_NEXT_WAITING: dict[tuple[int, int], PreparedRead] = {}
+
+
+def next_waiting(profile: AgentProfile) -> Ticket | None:
+    """The first waiting ticket in queue order this agent may take, locked.
+
+    Racing claimers each lock a different row (SKIP LOCKED) instead of all
+    queueing behind the head of the queue; the UPDATE still decides. One
+    compiled query per number of languages and categories.
+    """
+    languages, categories = profile.languages, profile.categories
+    shape = (len(languages), len(categories))
+    if shape not in _NEXT_WAITING:
+        _NEXT_WAITING[shape] = PreparedRead(partial(_waiting_query, *shape))
+    values = {f"language{i}": v for i, v in enumerate(languages)}
+    values.update({f"category{i}": v for i, v in enumerate(categories)})
+    read = _NEXT_WAITING[shape]
+    return read.first(*read.fill(values))
+
+
+def _waiting_query(languages: int, categories: int):
+    rule = Q(language__in=[*(slot(f"language{i}") for i in range(languages)), ""])
+    if categories:
+        wanted = [slot(f"category{i}") for i in range(categories)]
+        rule &= Q(category__in=[*wanted, ""])
+    waiting = Ticket.objects.filter(rule, status=Status.AWAITING_AGENT)
+    if connection.features.has_select_for_update_skip_locked:
+        waiting = waiting.select_for_update(skip_locked=True, of=("self",))
+    return waiting.order_by(*QUEUE_ORDER)[:1]
+
+
+def lock_profile(agent_id: int) -> AgentProfile | None:
+    """Lock the agent's row, as every ownership change does; it has the skills."""
+    return _LOCKED_PROFILE.first(agent_id)

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from agents.models import (
     OfferOutcome,
     OfferPolicy,
 )
-from agents.services import HELD, agent_mark_not_responding
+from agents.services import HELD, AgentUnavailable, agent_mark_not_responding
 from tickets.models import QUEUE_ORDER, AuthorKind, Ticket
 from tickets.services import TicketConflict, TicketNotFound, ticket_transition
 from tickets.states import Action, IllegalTransition, Status, sources_of
@@ -272,8 +272,11 @@ def _claim_changes(agent_id: int) -> dict:
     return {"assignee_id": agent_id, **_FREE}
 
 
-def _claim(agent_id: int, ticket_id: int) -> Ticket:
-    """The claim itself; the caller's transaction holds the agent's lock."""
+def _claim(agent_id: int, ticket_id: int, current: Ticket | None = None) -> Ticket:
+    """The claim itself; the caller's transaction holds the agent's lock.
+
+    ``current`` is the ticket as the caller read and locked it.
+    """
     return ticket_transition(
         ticket_id=ticket_id,
         action=Action.CLAIM,
@@ -283,6 +286,7 @@ def _claim(agent_id: int, ticket_id: int) -> Ticket:
         condition=(Q(status=Status.AWAITING_AGENT) | Q(offered_to_id=agent_id))
         & room(agent_id, ticket_id, online=False),
         condition_error="offered to another agent, or you are at capacity",
+        current=current,
     )
 
 
@@ -307,17 +311,13 @@ def _claim_locked(agent_id: int, ticket_id: int) -> Ticket:
 
 @transaction.atomic
 def _claim_next(agent_id: int) -> Ticket | None:
-    # Locking the profile also reads the skills: one statement, not two.
-    profile = AgentProfile.objects.select_for_update().get(user_id=agent_id)
-    waiting = Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
-    if connection.features.has_select_for_update_skip_locked:
-        # Racing claimers each lock a different row instead of all
-        # queueing behind the head of the queue; the UPDATE still decides.
-        waiting = waiting.select_for_update(skip_locked=True, of=("self",))
-    ticket_id = waiting.order_by(*QUEUE_ORDER).values_list("pk", flat=True).first()
-    if ticket_id is None:
+    profile = capacity.lock_profile(agent_id)
+    if profile is None:
+        raise AgentUnavailable("this account may not take tickets")
+    ticket = capacity.next_waiting(profile)
+    if ticket is None:
         return None
-    return _claim(agent_id, ticket_id)
+    return _claim(agent_id, ticket.pk, current=ticket)
 
 
 def ticket_claim(*, agent_id: int, ticket_id: int | None = None) -> Ticket | None:

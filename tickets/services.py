@@ -232,12 +232,15 @@ def ticket_transition(
     changes: dict[str, Any] | None = None,
     condition: Q | None = None,
     condition_error: str = "",
+    current: Ticket | None = None,
 ) -> Ticket:
     """Apply one state-machine action as a single conditional UPDATE.
 
     The UPDATE only matches the row at the version that was read (and, when
     given, ``condition``), so of two racing writers exactly one wins; the
     loser re-reads and gets a clear IllegalTransition or TicketConflict.
+    ``current`` saves the first read: the row as the caller read it, locked
+    (FOR UPDATE), in this transaction.
     """
     changes = {**_stamps(action), **(changes or {})}
     # No savepoint: a lost race writes nothing, so the error is raised after
@@ -245,7 +248,7 @@ def ticket_transition(
     # UPDATE and audit row commit (or roll back) with the caller's work.
     with transaction.atomic(savepoint=False):
         ticket, target, error = _swap(
-            ticket_id, action, changes, condition, condition_error
+            ticket_id, action, changes, condition, condition_error, current
         )
         if error is None:
             before = {"status": ticket.status, **_snapshot(ticket, changes)}
@@ -271,11 +274,12 @@ def _swap(
     changes: dict[str, Any],
     condition: Q | None,
     condition_error: str,
+    current: Ticket | None = None,
 ) -> tuple[Ticket | None, str, Exception | None]:
     """The compare-and-swap: (ticket as read, target status, error or None)."""
     for _ in range(3):
         try:
-            ticket = _get(ticket_id)
+            ticket, current = current or _get(ticket_id), None
             target = states.next_status(ticket.status, action)
         except (TicketNotFound, states.IllegalTransition) as error:
             return None, "", error
@@ -325,11 +329,15 @@ def _stamps(action: str) -> dict[str, Any]:
     }.get(action, {})
 
 
+# Every transition reads its ticket first; compiled once (prepared.py).
+_TICKET = PreparedRead(lambda: Ticket.objects.filter(pk=0))
+
+
 def _get(ticket_id: int) -> Ticket:
-    try:
-        return Ticket.objects.get(pk=ticket_id)
-    except Ticket.DoesNotExist:
-        raise TicketNotFound(f"ticket {ticket_id} does not exist") from None
+    ticket = _TICKET.first(ticket_id)
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist")
+    return ticket
 
 
 def _snapshot(ticket: Ticket, changes: dict[str, Any]) -> dict[str, Any]:
