@@ -22,24 +22,42 @@ def agent_head(*, user_id: int) -> int:
     return log.head if log else 0
 
 
+# A reconnecting console reads these two: compiled once, one per page size.
+_EVENTS_AFTER: dict[int, PreparedRead] = {}
+# Parameters: the agent, the held statuses, the agent again.
+_MINE = PreparedRead(
+    lambda: (
+        Ticket.objects.filter(Q(assignee_id=0, status__in=HELD) | Q(offered_to_id=0))
+        .only("pk", "status")
+        .order_by("pk")
+    )
+)
+
+
 def agent_events_after(*, user_id: int, after: int, limit: int = 500) -> list[dict]:
     """Logged events with ``seq > after``, oldest first, as sent on the wire."""
-    rows = AgentEvent.objects.filter(user_id=user_id, seq__gt=after).order_by("seq")
-    return [{**row.payload, "seq": row.seq} for row in rows[:limit]]
+    if limit not in _EVENTS_AFTER:
+        _EVENTS_AFTER[limit] = PreparedRead(
+            lambda: (
+                AgentEvent.objects.filter(user_id=0)
+                .filter(seq__gt=0)
+                .only("seq", "payload")
+                .order_by("seq")[:limit]
+            )
+        )
+    rows = _EVENTS_AFTER[limit].all(user_id, after)
+    return [{**row.payload, "seq": row.seq} for row in rows]
 
 
 def agent_state(*, user_id: int, profile: AgentProfile | None = None) -> dict[str, Any]:
     """Status, capacity and the tickets held and offered, for ``hello``."""
     profile = profile or AgentProfile.objects.get(user_id=user_id)
-    mine = Ticket.objects.filter(
-        Q(assignee_id=user_id, status__in=HELD) | Q(offered_to_id=user_id)
-    )
     held, offered = [], []
-    for pk, status in mine.order_by("pk").values_list("pk", "status"):
-        if status in HELD:
-            held.append(pk)
-        elif status == Status.OFFERED:
-            offered.append(pk)
+    for ticket in _MINE.all(user_id, *HELD, user_id):
+        if ticket.status in HELD:
+            held.append(ticket.pk)
+        elif ticket.status == Status.OFFERED:
+            offered.append(ticket.pk)
     return {
         "status": profile.status,
         "capacity": profile.capacity,

@@ -59,6 +59,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
+# Django's database sessions, each read by one compiled query.
+SESSION_ENGINE = "supportdesk.sessions"
 # Threads per web process that run requests (supportdesk/http.py). Keep it at
 # or under DATABASE_POOL_MAX so a request never waits for a connection.
 WEB_THREADS = env_int("WEB_THREADS", 8)
