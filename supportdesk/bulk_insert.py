@@ -1,6 +1,14 @@
-"""``insert_many``: ``bulk_create`` for the batched intake's inserts.
+"""Inserts whose SQL is written once per model, not compiled per row.
 
-On PostgreSQL the rows go through COPY, after one statement that takes their
+``insert_one`` is ``save()`` of a new row: the same values (each field's
+``pre_save`` and database preparation), one ``INSERT … RETURNING id`` round
+trip, without the ORM compiling the statement again (a third of the CPU of
+an insert) and without ``pre_save``/``post_save`` signals, which nothing in
+the desk listens to. Models whose primary key the database does not assign,
+or with fields that write their own placeholders, go through ``save()``.
+
+``insert_many`` is ``bulk_create`` for the batched intake's inserts. On
+PostgreSQL the rows go through COPY, after one statement that takes their
 ids from the table's sequence (in order, as ``bulk_create``'s RETURNING
 gives them): psycopg formats COPY rows in C, where ``bulk_create`` compiles
 SQL for every value and psycopg then parses a statement as long as the
@@ -13,6 +21,7 @@ from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
+from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=Model)
 _IDS = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
@@ -39,6 +48,43 @@ def insert_many(model: type[M], objs: list[M]) -> list[M]:
         obj._state.adding = False
         obj._state.db = db.alias
     return objs
+
+
+def insert_one(obj: M) -> M:
+    """Insert ``obj``, a new row; sets its primary key as ``save()`` does."""
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, sql = _insert_statement(type(obj))
+    if sql is None:
+        obj.save(force_insert=True)
+        return obj
+    obj._prepare_related_fields_for_save(operation_name="insert_one")
+    with db.cursor() as cursor:
+        cursor.execute(sql, [_value(f, obj, db) for f in fields])
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = db.alias
+    return obj
+
+
+@cache
+def _insert_statement(model: type[Model]) -> tuple[list[Field], str | None]:
+    db = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    own_placeholders = any(hasattr(f, "get_placeholder") for f in fields)
+    if (
+        not isinstance(meta.pk, AutoFieldMixin)
+        or own_placeholders
+        or not db.features.can_return_columns_from_insert
+    ):
+        return fields, None
+    quote = db.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return fields, (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({marks})"
+        f" RETURNING {quote(meta.pk.column)}"
+    )
 
 
 def _value(field: Field, obj: Model, db):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from supportdesk.bulk_insert import insert_many
+from supportdesk.bulk_insert import insert_many, insert_one
 from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.prepared import PreparedRead
 from supportdesk.realtime import Publication, publish_many_on_commit
@@ -45,13 +45,15 @@ def _audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        actor_id=actor_id,
-        actor_kind=actor_kind,
-        kind=kind,
-        before=before or {},
-        after=after or {},
+    return insert_one(
+        TicketEvent(
+            ticket=ticket,
+            actor_id=actor_id,
+            actor_kind=actor_kind,
+            kind=kind,
+            before=before or {},
+            after=after or {},
+        )
     )
 
 
@@ -201,8 +203,9 @@ def ticket_create(
     message_fields: dict[str, Any] | None = None,
 ) -> tuple[Ticket, Message]:
     """Open a ticket with the customer's first message and queue its triage."""
-    ticket = ticket_build(customer=customer, subject=subject, channel=channel)
-    ticket.save()
+    ticket = insert_one(
+        ticket_build(customer=customer, subject=subject, channel=channel)
+    )
     message = customer_message_build(
         ticket=ticket,
         channel=channel,
@@ -210,7 +213,7 @@ def ticket_create(
         html=html,
         fields={"raw": raw, **(message_fields or {})},
     )
-    message.save()
+    insert_one(message)
     audit = _audit(
         ticket=ticket,
         kind="ticket.created",
@@ -452,16 +455,18 @@ def _message_write(
     html: str,
     fields: dict[str, Any],
 ) -> Message:
-    message = Message.objects.create(
-        ticket=ticket,
-        direction=_direction(author_kind, internal),
-        author_kind=author_kind,
-        author_user_id=author_id,
-        channel=channel or ticket.channel,
-        text=text,
-        html=html,
-        is_internal_note=internal,
-        **fields,
+    message = insert_one(
+        Message(
+            ticket=ticket,
+            direction=_direction(author_kind, internal),
+            author_kind=author_kind,
+            author_user_id=author_id,
+            channel=channel or ticket.channel,
+            text=text,
+            html=html,
+            is_internal_note=internal,
+            **fields,
+        )
     )
     audit = _audit(
         ticket=ticket,

@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from supportdesk.bulk_insert import insert_many
+from supportdesk.bulk_insert import insert_many, insert_one
 from tickets.models import InboundEmail
 
 
@@ -31,3 +31,28 @@ def test_a_unique_key_already_taken_is_an_integrity_error():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_many(InboundEmail, [_row("b"), _row("a")])
     assert InboundEmail.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_insert_one_stores_what_save_would_and_sets_the_key():
+    row = insert_one(_row("one", b"\x00bytes"))
+
+    assert row.pk is not None and not row._state.adding
+    stored = InboundEmail.objects.get(pk=row.pk)
+    assert (stored.dedup_key, bytes(stored.raw)) == ("one", b"\x00bytes")
+    assert stored.flags == {"k": [1]}
+    assert stored.received_at == row.received_at  # pre_save ran (auto_now_add)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_one(_row("one"))
+
+
+@pytest.mark.django_db
+def test_insert_one_of_a_model_keyed_by_another_row_falls_back_to_save():
+    from agents.models import AgentProfile
+    from conftest import UserFactory
+
+    user = UserFactory(username="ana")
+    profile = insert_one(AgentProfile(user=user, languages=["en"]))
+
+    assert AgentProfile.objects.get(pk=user.pk).languages == ["en"]
+    assert profile.pk == user.pk
