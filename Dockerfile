@@ -11,4 +11,4 @@ RUN SECRET_KEY=build DEBUG=false python manage.py collectstatic --noinput -v 0
 RUN useradd --create-home desk && mkdir -p /app/var && chown -R desk /app/var
 USER desk
 EXPOSE 8000
-CMD ["uvicorn", "supportdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+CMD ["python", "-m", "supportdesk.serve", "supportdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -1,6 +1,7 @@
 """Benchmark of the agent pool against the production shape.
 
-Starts ``uvicorn supportdesk.asgi:application --workers 2`` on 127.0.0.1 with
+Starts ``python -m supportdesk.serve supportdesk.asgi:application --workers 2``
+(uvicorn, a socket per worker, as docker-compose.yml runs it) on 127.0.0.1 with
 its own PostgreSQL database and a Redis channel layer, connects real websocket
 clients, and prints ``name value unit`` lines. Stops by itself.
 
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sd_agents_bench"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 sys.path.insert(0, str(ROOT))
-from bench.harness import free_port  # noqa: E402
+from bench.harness import free_port, wait_for_workers  # noqa: E402
 
 REDIS_PORT = free_port()
 REDIS = f"redis://127.0.0.1:{REDIS_PORT}/0"
@@ -211,7 +212,7 @@ def start_server(port: int) -> subprocess.Popen:
         [
             sys.executable,
             "-m",
-            "uvicorn",
+            "supportdesk.serve",
             "supportdesk.asgi:application",
             "--workers",
             "2",
@@ -227,14 +228,12 @@ def start_server(port: int) -> subprocess.Popen:
         cwd=ROOT,
         env={**os.environ, **ENV},
     )
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("uvicorn did not start")
+    try:
+        wait_for_workers(f"http://127.0.0.1:{port}/healthz", server)
+    except RuntimeError:
+        server.terminate()
+        raise SystemExit("the web server did not start") from None
+    return server
 
 
 # --- a console ------------------------------------------------------------------

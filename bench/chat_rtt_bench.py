@@ -35,7 +35,12 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.harness import celery_worker, free_port, percentile, wait_for  # noqa: E402
+from bench.harness import (  # noqa: E402
+    celery_worker,
+    free_port,
+    percentile,
+    wait_for_workers,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -363,7 +368,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
+                    "supportdesk.serve",
                     "supportdesk.asgi:application",
                     "--host",
                     "127.0.0.1",
@@ -386,7 +391,7 @@ def main() -> int:
         args.worker_cpu = 0.0
         args.lags = []
         base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/healthz")
+        wait_for_workers(f"{base}/healthz", processes[0])
         with contextlib.suppress(ImportError):
             import uvloop  # the client must not be the bottleneck it measures
 

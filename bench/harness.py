@@ -74,6 +74,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_workers(url: str, proc: subprocess.Popen, answers: int = 10) -> None:
+    """``url`` answered ``answers`` times, each on a new connection.
+
+    The web workers listen on sockets of their own (supportdesk.serve) and a
+    connection lands on one by a hash of its port: ten answers in a row mean
+    every worker of two is up (but for a chance of 1 in 512)."""
+    for _ in range(answers):
+        wait_for(url, proc=proc)
+
+
 def wait_for(
     url: str, timeout: float = 60, proc: subprocess.Popen | None = None
 ) -> None:
@@ -112,12 +122,14 @@ def celery_worker(env: dict[str, str]) -> subprocess.Popen:
 
 @contextmanager
 def server(env: dict[str, str], workers: int = 2):
-    """uvicorn with ``workers`` processes on a free port; yields the port."""
+    """The web service as docker-compose.yml runs it (``supportdesk.serve``:
+    uvicorn, a socket per worker) with ``workers`` processes on a free port;
+    yields the port."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
-        "uvicorn",
+        "supportdesk.serve",
         "supportdesk.asgi:application",
         "--host",
         "127.0.0.1",
@@ -136,7 +148,7 @@ def server(env: dict[str, str], workers: int = 2):
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        wait_for_workers(f"http://127.0.0.1:{port}/healthz", proc)
         yield port
     finally:
         proc.terminate()
