@@ -14,9 +14,10 @@ the agents' event-log heads (``agents.services``).
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,6 +48,20 @@ def _lock_agent(agent_id: int) -> None:
     )
 
 
+@cache
+def _stamp_sql() -> str:
+    table = connection.ops.quote_name(AgentProfile._meta.db_table)
+    return f"UPDATE {table} SET last_offer_at = %s WHERE user_id = %s"
+
+
+def _stamp_offer(agent_id: int, now: datetime) -> None:
+    stamp = AgentProfile._meta.get_field("last_offer_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _stamp_sql(), [stamp.get_db_prep_save(now, connection), agent_id]
+        )
+
+
 def _offer_seconds(category: str) -> int:
     policy = OfferPolicy.objects.filter(category=category).first() if category else None
     return policy.offer_seconds if policy else settings.AGENT_OFFER_SECONDS
@@ -70,7 +85,7 @@ def ticket_offer(
     now = now or timezone.now()
     # Locks the agent's row (as _lock_agent does) and stamps the offer in
     # one statement; a lost offer rolls the stamp back with it.
-    AgentProfile.objects.filter(user_id=agent_id).update(last_offer_at=now)
+    _stamp_offer(agent_id, now)
     if category is None:
         category = Ticket.objects.values_list("category", flat=True).get(pk=ticket_id)
     expires = now + timedelta(seconds=_offer_seconds(category))

@@ -24,7 +24,7 @@ from agents.models import (
     AgentStatus,
     Earning,
 )
-from supportdesk.bulk_insert import insert_one
+from supportdesk.bulk_insert import insert_rows
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.states import Status
 
@@ -96,10 +96,8 @@ def _record(batches: dict[int, list[dict[str, Any]]]) -> None:
                 for e in numbered
             ]
             transaction.on_commit(partial(_send_now, user_id, numbered), robust=True)
-        if len(rows) == 1:  # most transactions: one event for one agent
-            insert_one(rows[0])
-        else:
-            AgentEvent.objects.bulk_create(rows)
+        if rows:
+            insert_rows(rows)
 
 
 # --- reactions to ticket changes (called by tickets.services) --------------

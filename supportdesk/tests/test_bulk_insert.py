@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from supportdesk.bulk_insert import insert_many, insert_one
+from supportdesk.bulk_insert import FEW, insert_many, insert_one, insert_rows
 from tickets.models import InboundEmail
 
 
@@ -56,3 +56,12 @@ def test_insert_one_of_a_model_keyed_by_another_row_falls_back_to_save():
 
     assert AgentProfile.objects.get(pk=user.pk).languages == ["en"]
     assert profile.pk == user.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, FEW + 1])
+def test_insert_rows_gives_each_row_its_own_key_in_order(count):
+    rows = insert_rows([_row(f"k{i}") for i in range(count)])
+
+    stored = dict(InboundEmail.objects.values_list("dedup_key", "pk"))
+    assert [stored[f"k{i}"] for i in range(count)] == [r.pk for r in rows]
