@@ -47,15 +47,15 @@ def test_insert_one_stores_what_save_would_and_sets_the_key():
 
 
 @pytest.mark.django_db
-def test_insert_one_of_a_model_keyed_by_another_row_falls_back_to_save():
-    from agents.models import AgentProfile
+def test_insert_one_of_a_model_keyed_by_another_row_falls_back_to_the_orm():
+    from agents.models import AgentEventLog
     from conftest import UserFactory
 
     user = UserFactory(username="ana")
-    profile = insert_one(AgentProfile(user=user, languages=["en"]))
+    log = insert_one(AgentEventLog(user=user, head=7))
 
-    assert AgentProfile.objects.get(pk=user.pk).languages == ["en"]
-    assert profile.pk == user.pk
+    assert log.pk == user.pk
+    assert AgentEventLog.objects.get(pk=user.pk).head == 7
 
 
 @pytest.mark.django_db
