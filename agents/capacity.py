@@ -140,11 +140,20 @@ def next_waiting(profile: AgentProfile) -> Ticket | None:
     return read.first(*read.fill(values))
 
 
-def _waiting_query(languages: int, categories: int):
-    rule = Q(language__in=[*(slot(f"language{i}") for i in range(languages)), ""])
+def skills(languages: list, categories: list) -> Q:
+    """Tickets in one of the agent's languages (or none) and, when the agent
+    has categories, in one of them (or none)."""
+    rule = Q(language__in=[*languages, ""])
     if categories:
-        wanted = [slot(f"category{i}") for i in range(categories)]
-        rule &= Q(category__in=[*wanted, ""])
+        rule &= Q(category__in=[*categories, ""])
+    return rule
+
+
+def _waiting_query(languages: int, categories: int):
+    rule = skills(
+        [slot(f"language{i}") for i in range(languages)],
+        [slot(f"category{i}") for i in range(categories)],
+    )
     waiting = Ticket.objects.filter(rule, status=Status.AWAITING_AGENT)
     if connection.features.has_select_for_update_skip_locked:
         waiting = waiting.select_for_update(skip_locked=True, of=("self",))

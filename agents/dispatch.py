@@ -40,14 +40,6 @@ MAX_TRIES = 5
 _FREE = {"offered_to_id": None, "offer_expires_at": None, "lease_expires_at": None}
 
 
-def _lock_agent(agent_id: int) -> None:
-    list(
-        AgentProfile.objects.select_for_update()
-        .filter(user_id=agent_id)
-        .values_list("pk", flat=True)
-    )
-
-
 @cache
 def _stamp_sql() -> str:
     table = connection.ops.quote_name(AgentProfile._meta.db_table)
@@ -83,7 +75,7 @@ def ticket_offer(
     ``category`` saves a read when the caller already has the ticket.
     """
     now = now or timezone.now()
-    # Locks the agent's row (as _lock_agent does) and stamps the offer in
+    # Locks the agent's row (as capacity.lock_profile does) and stamps the offer in
     # one statement; a lost offer rolls the stamp back with it.
     _stamp_offer(agent_id, now)
     if category is None:
@@ -154,13 +146,6 @@ def ticket_dispatch(
     return None
 
 
-def _skills(profile: AgentProfile) -> Q:
-    rule = Q(language__in=[*profile.languages, ""])
-    if profile.categories:
-        rule &= Q(category__in=[*profile.categories, ""])
-    return rule
-
-
 def agent_fill(*, agent_id: int) -> int | None:
     """Offer the most urgent waiting ticket this agent may take; its id."""
     fresh = timezone.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
@@ -173,7 +158,10 @@ def agent_fill(*, agent_id: int) -> int | None:
     if profile is None:
         return None
     waiting = (
-        Ticket.objects.filter(_skills(profile), status=Status.AWAITING_AGENT)
+        Ticket.objects.filter(
+            capacity.skills(profile.languages, profile.categories),
+            status=Status.AWAITING_AGENT,
+        )
         .exclude(declines__user_id=agent_id)
         .order_by(*QUEUE_ORDER)
         .values_list("pk", "category")
@@ -207,7 +195,7 @@ def fill_quietly(agent_id: int) -> None:
 @transaction.atomic
 def offer_accept(*, ticket_id: int, agent_id: int) -> Ticket:
     """The offered agent takes the ticket, before the countdown ends."""
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     return ticket_transition(
         ticket_id=ticket_id,
         action=Action.ACCEPT,
@@ -223,7 +211,7 @@ def offer_accept(*, ticket_id: int, agent_id: int) -> Ticket:
 @transaction.atomic
 def offer_decline(*, ticket_id: int, agent_id: int) -> Ticket:
     """Turn an offer down; the ticket goes to the next agent, never back here."""
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     ticket = ticket_transition(
         ticket_id=ticket_id,
         action=Action.DECLINE,
@@ -256,7 +244,7 @@ def offer_expire(*, ticket_id: int, now: datetime, lapsed: bool = True) -> bool:
     )
     if agent_id is None:
         return False
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     due = Q(offer_expires_at__lte=now) if lapsed else Q()
     try:
         ticket_transition(
@@ -320,7 +308,7 @@ def _claim_one(agent_id: int, ticket_id: int) -> Ticket:
 
 @transaction.atomic
 def _claim_locked(agent_id: int, ticket_id: int) -> Ticket:
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     return _claim(agent_id, ticket_id)
 
 
@@ -373,7 +361,7 @@ def ticket_reclaim(*, ticket_id: int, now: datetime) -> bool:
     )
     if agent_id is None:
         return False
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     try:
         ticket_transition(
             ticket_id=ticket_id,
@@ -389,7 +377,7 @@ def ticket_reclaim(*, ticket_id: int, now: datetime) -> bool:
 @transaction.atomic
 def ticket_reassign(*, ticket_id: int, agent_id: int, supervisor_id: int) -> Ticket:
     """A supervisor gives a queued or held ticket to an agent with room."""
-    _lock_agent(agent_id)
+    capacity.lock_profile(agent_id)
     return ticket_transition(
         ticket_id=ticket_id,
         action=Action.REASSIGN,

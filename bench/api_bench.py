@@ -57,10 +57,6 @@ def shell(env: dict, code: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def server_cpu_seconds(port_pids: list[int]) -> float:
-    return sum(process_cpu_seconds(port_pids).values())
-
-
 def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
     tick = os.sysconf("SC_CLK_TCK")
     out = {}

@@ -45,11 +45,7 @@ def insert_many(model: type[M], objs: list[M]) -> list[M]:
         with cursor.cursor.copy(copy_sql) as copy:
             for obj, pk in zip(objs, ids, strict=True):
                 copy.write_row([pk, *(_value(f, obj, db) for f in fields)])
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = db.alias
-    return objs
+    return _saved(objs, ids, db)
 
 
 def insert_one(obj: M) -> M:
@@ -73,18 +69,14 @@ def insert_rows(objs: list[M]) -> list[M]:
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [row[0] for row in cursor.fetchall()]
-    for obj, pk in zip(objs, keys, strict=True):  # RETURNING keeps VALUES' order
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = db.alias
-    return objs
+    return _saved(objs, keys, db)  # RETURNING keeps the VALUES' order
 
 
 @cache
 def _insert_statement(model: type[Model], rows: int) -> tuple[list[Field], str | None]:
     db = connections[DEFAULT_DB_ALIAS]
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = _columns(model)
     own_placeholders = any(hasattr(f, "get_placeholder") for f in fields)
     if (
         not isinstance(meta.pk, AutoFieldMixin)
@@ -101,6 +93,20 @@ def _insert_statement(model: type[Model], rows: int) -> tuple[list[Field], str |
     )
 
 
+def _columns(model: type[Model]) -> list[Field]:
+    """The fields an insert writes: all but the key the database assigns."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _saved(objs: list[M], keys: list, db) -> list[M]:
+    """Give each inserted row its key and mark it saved, as ``save()`` does."""
+    for obj, pk in zip(objs, keys, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = db.alias
+    return objs
+
+
 def _value(field: Field, obj: Model, db):
     return field.get_db_prep_save(field.pre_save(obj, True), db)
 
@@ -109,6 +115,6 @@ def _value(field: Field, obj: Model, db):
 def _statement(model: type[Model]) -> tuple[list[Field], str]:
     meta = model._meta
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = _columns(model)
     names = ", ".join(quote(f.column) for f in [meta.pk, *fields])
     return fields, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
