@@ -140,3 +140,9 @@ def test_an_address_in_use_is_refused_not_shared(served):
     done = _serve_once("supportdesk.asgi:application", "--port", str(port))
     assert done.returncode == 3
     assert "cannot listen" in done.stderr
+
+
+def test_an_unknown_option_gets_uvicorns_usage_error():
+    done = _serve_once("supportdesk.asgi:application", "--no-such-option")
+    assert done.returncode == 2
+    assert "No such option" in done.stderr
