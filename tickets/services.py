@@ -26,6 +26,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.swap import swap
 
 
 class TicketConflict(Exception):
@@ -286,15 +287,12 @@ def _swap(
             target = states.next_status(ticket.status, action)
         except (TicketNotFound, states.IllegalTransition) as error:
             return None, "", error
-        rows = Ticket.objects.filter(pk=ticket_id, version=ticket.version)
-        if condition is not None:
-            rows = rows.filter(condition)
         ticket.updated_at = timezone.now()
-        updated = rows.update(
-            status=target,
-            version=F("version") + 1,
-            updated_at=ticket.updated_at,
-            **changes,
+        updated = swap(
+            ticket_id=ticket_id,
+            version=ticket.version,
+            values={"status": target, "updated_at": ticket.updated_at, **changes},
+            condition=condition,
         )
         if updated:
             return ticket, target, None
