@@ -19,8 +19,7 @@ from agents.ratelimit import TokenBucket
 from supportdesk.consumers import DeskConsumer
 from tickets import events as ticket_events
 from tickets import roles
-from tickets.services import TicketConflict, TicketNotFound
-from tickets.states import IllegalTransition
+from tickets.states import IllegalTransition, TicketConflict, TicketNotFound
 
 logger = logging.getLogger(__name__)
 MAX_FRAME = 8192

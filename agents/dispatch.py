@@ -32,8 +32,15 @@ from agents.models import (
 )
 from agents.services import HELD, AgentUnavailable, agent_mark_not_responding
 from tickets.models import QUEUE_ORDER, AuthorKind, Ticket
-from tickets.services import TicketConflict, TicketNotFound, ticket_transition
-from tickets.states import Action, IllegalTransition, Status, sources_of
+from tickets.services import ticket_transition
+from tickets.states import (
+    Action,
+    IllegalTransition,
+    Status,
+    TicketConflict,
+    TicketNotFound,
+    sources_of,
+)
 
 logger = logging.getLogger(__name__)
 MAX_TRIES = 5

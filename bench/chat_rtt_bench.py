@@ -136,7 +136,7 @@ def claim(ticket_id: int, agent_id: int) -> None:
     """Put the ticket in the agent's hands, whatever triage is doing to it."""
     from tickets import services
     from tickets.models import Ticket
-    from tickets.states import Action, IllegalTransition, sources_of
+    from tickets.states import Action, IllegalTransition, TicketConflict, sources_of
 
     for _ in range(50):
         ticket = Ticket.objects.get(pk=ticket_id)
@@ -151,7 +151,7 @@ def claim(ticket_id: int, agent_id: int) -> None:
                 changes={"assignee_id": agent_id},
             )
             return
-        except (IllegalTransition, services.TicketConflict):
+        except (IllegalTransition, TicketConflict):
             time.sleep(0.05)
     raise RuntimeError(f"could not claim ticket {ticket_id}")
 

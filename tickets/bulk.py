@@ -13,7 +13,7 @@ from typing import Any
 
 from supportdesk.bulk_insert import insert_many
 from supportdesk.realtime import publish_many_on_commit
-from tickets import services
+from tickets import publications, services
 from tickets.models import (
     AuthorKind,
     Customer,
@@ -101,7 +101,7 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
         [
             publication
             for ticket, audit in zip(tickets, audits, strict=True)
-            for publication in services.ticket_publications(ticket, audit, new=True)
+            for publication in publications.ticket_publications(ticket, audit, new=True)
         ]
     )
     triage_many(message_ids=[m.pk for m in messages])
@@ -147,7 +147,7 @@ def customer_messages_add_many(
         [
             publication
             for message, audit in zip(messages, audits, strict=True)
-            for publication in services.message_publications(message, audit)
+            for publication in publications.message_publications(message, audit)
         ]
     )
     triage_many(message_ids=[m.pk for m in messages])

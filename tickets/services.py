@@ -14,8 +14,8 @@ from django.utils import timezone
 from supportdesk.bulk_insert import insert_many, insert_one
 from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.prepared import PreparedRead
-from supportdesk.realtime import Publication, publish_many_on_commit
-from tickets import events, states
+from supportdesk.realtime import publish_many_on_commit
+from tickets import publications, states, swap
 from tickets.models import (
     AuthorKind,
     Channel,
@@ -26,15 +26,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.swap import swap
-
-
-class TicketConflict(Exception):
-    """Someone else changed the ticket first; the caller lost the race."""
-
-
-class TicketNotFound(Exception):
-    pass
+from tickets.states import TicketNotFound
 
 
 def _audit(
@@ -70,7 +62,7 @@ def audit_write(
     audit = _audit(
         ticket=ticket, kind=kind, actor_id=actor_id, actor_kind=actor_kind, after=after
     )
-    _publish_ticket(ticket, audit)
+    publications.publish_ticket(ticket, audit)
     return audit
 
 
@@ -86,55 +78,13 @@ def audit_write_many(
         ],
     )
     publish_many_on_commit(
-        [p for audit in audits for p in ticket_publications(audit.ticket, audit)]
+        [
+            p
+            for audit in audits
+            for p in publications.ticket_publications(audit.ticket, audit)
+        ]
     )
     return audits
-
-
-def _publish_ticket(ticket: Ticket, audit: TicketEvent, *, new: bool = False) -> None:
-    publish_many_on_commit(ticket_publications(ticket, audit, new=new))
-
-
-def ticket_publications(
-    ticket: Ticket, audit: TicketEvent, *, new: bool = False
-) -> list[Publication]:
-    """Tell the agents about a ticket's change; what to publish after commit."""
-    from agents import services as agent_services
-
-    event = events.ticket_updated(ticket, audit)
-    # Agents' consoles read from their own event log; dispatch reacts too.
-    # First, so the next offer goes out before the watchers are told.
-    agent_services.ticket_changed(ticket=ticket, audit=audit, event=event)
-    # A ticket's watchers are let in only once it exists (the consumer checks
-    # access), so a new ticket has none yet: one publish instead of two.
-    groups = [events.SUPERVISORS_GROUP]
-    if not new:
-        groups.insert(0, events.ticket_group(ticket.pk))
-    publications = [(groups, event)]
-    if ticket.channel == Channel.CHAT:
-        chat = events.chat_ticket_changed(ticket, audit)
-        publications.append(([events.chat_group(ticket.pk)], chat))
-    return publications
-
-
-def _publish_message(message: Message, audit: TicketEvent) -> None:
-    publish_many_on_commit(message_publications(message, audit))
-
-
-def message_publications(message: Message, audit: TicketEvent) -> list[Publication]:
-    """Tell the agents about a new message; what to publish after commit."""
-    from agents import services as agent_services
-
-    event = events.message_created(message, audit)
-    groups = [events.ticket_group(message.ticket_id), events.SUPERVISORS_GROUP]
-    publications = [(groups, event)]
-    # The customer's own group gets only what the customer may read, and first:
-    # the customer's other tabs should not wait for the staff's screens.
-    if message.ticket.channel == Channel.CHAT and not message.is_internal_note:
-        chat = events.chat_message(message, audit)
-        publications.insert(0, ([events.chat_group(message.ticket_id)], chat))
-    agent_services.message_created(message=message, event=event)
-    return publications
 
 
 def _enqueue_triage(message_id: int) -> None:
@@ -222,7 +172,7 @@ def ticket_create(
         actor_kind=AuthorKind.CUSTOMER if actor_id is None else "user",
         after={"status": ticket.status, "channel": channel, "message_id": message.pk},
     )
-    _publish_ticket(ticket, audit, new=True)
+    publications.publish_ticket(ticket, audit, new=True)
     _enqueue_triage(message.pk)
     return ticket, message
 
@@ -251,12 +201,12 @@ def ticket_transition(
     # the block and a caller's own transaction stays usable; a winner's
     # UPDATE and audit row commit (or roll back) with the caller's work.
     with transaction.atomic(savepoint=False):
-        ticket, target, error = _swap(
+        ticket, target, error = swap.compare_and_swap(
             ticket_id, action, changes, condition, condition_error, current
         )
         if error is None:
             before = {"status": ticket.status, **_snapshot(ticket, changes)}
-            _apply(ticket, target, changes)
+            swap.apply_changes(ticket, target, changes)
             after = {"status": ticket.status, **_snapshot(ticket, changes)}
             audit = _audit(
                 ticket=ticket,
@@ -266,58 +216,10 @@ def ticket_transition(
                 before=before,
                 after=after,
             )
-            _publish_ticket(ticket, audit)
+            publications.publish_ticket(ticket, audit)
     if error is not None:
         raise error
     return ticket
-
-
-def _swap(
-    ticket_id: int,
-    action: str,
-    changes: dict[str, Any],
-    condition: Q | None,
-    condition_error: str,
-    current: Ticket | None = None,
-) -> tuple[Ticket | None, str, Exception | None]:
-    """The compare-and-swap: (ticket as read, target status, error or None)."""
-    for _ in range(3):
-        try:
-            ticket, current = current or _get(ticket_id), None
-            target = states.next_status(ticket.status, action)
-        except (TicketNotFound, states.IllegalTransition) as error:
-            return None, "", error
-        ticket.updated_at = timezone.now()
-        updated = swap(
-            ticket_id=ticket_id,
-            version=ticket.version,
-            values={"status": target, "updated_at": ticket.updated_at, **changes},
-            condition=condition,
-        )
-        if updated:
-            return ticket, target, None
-        if condition is not None and _version(ticket_id) == ticket.version:
-            error = TicketConflict(condition_error or f"cannot {action} now")
-            return None, "", error
-    return None, "", TicketConflict(f"ticket {ticket_id} keeps changing; try again")
-
-
-def _apply(ticket: Ticket, target: str, changes: dict[str, Any]) -> None:
-    """Bring the row read before the UPDATE to what the UPDATE wrote.
-
-    Saves re-reading the row; an expression among ``changes`` (rare) is
-    only known to the database, so then the row is read back.
-    """
-    if any(hasattr(value, "resolve_expression") for value in changes.values()):
-        ticket.refresh_from_db()
-        return
-    ticket.status, ticket.version = target, ticket.version + 1
-    for field, value in changes.items():
-        setattr(ticket, field, value)
-
-
-def _version(ticket_id: int) -> int | None:
-    return Ticket.objects.filter(pk=ticket_id).values_list("version", flat=True).first()
 
 
 def _stamps(action: str) -> dict[str, Any]:
@@ -328,17 +230,6 @@ def _stamps(action: str) -> dict[str, Any]:
         states.Action.CLOSE: {"closed_at": now},
         states.Action.REOPEN: {"resolved_at": None},
     }.get(action, {})
-
-
-# Every transition reads its ticket first; compiled once (prepared.py).
-_TICKET = PreparedRead(lambda: Ticket.objects.filter(pk=0))
-
-
-def _get(ticket_id: int) -> Ticket:
-    ticket = _TICKET.first(ticket_id)
-    if ticket is None:
-        raise TicketNotFound(f"ticket {ticket_id} does not exist")
-    return ticket
 
 
 def _snapshot(ticket: Ticket, changes: dict[str, Any]) -> dict[str, Any]:
@@ -385,7 +276,7 @@ def ticket_set_fields(
         before=before,
         after=fields,
     )
-    _publish_ticket(ticket, audit)
+    publications.publish_ticket(ticket, audit)
     return ticket
 
 
@@ -473,7 +364,7 @@ def _message_write(
         actor_kind=author_kind,
         after={"message_id": message.pk},
     )
-    _publish_message(message, audit)
+    publications.publish_message(message, audit)
     if not internal:
         _after_message(ticket, message)
         _deliver(ticket, message)

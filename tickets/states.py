@@ -7,6 +7,14 @@ from the ticket's current status and which status follows.
 from enum import StrEnum
 
 
+class TicketConflict(Exception):
+    """Someone else changed the ticket first; the caller lost the race."""
+
+
+class TicketNotFound(Exception):
+    pass
+
+
 class Status(StrEnum):
     NEW = "new"
     TRIAGING = "triaging"

@@ -1,4 +1,5 @@
-"""The state machine's conditional UPDATE, compiled once per shape.
+"""The state machine's compare-and-swap: its conditional UPDATE, compiled
+once per shape.
 
 Every transition is ``UPDATE ticket SET … WHERE id = … AND version = …
 [AND condition]``. Building that through ``QuerySet.update`` (filter, resolve,
@@ -28,8 +29,16 @@ from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
+from django.utils import timezone
 
+from supportdesk.prepared import PreparedRead
 from tickets.models import Ticket
+from tickets.states import (
+    IllegalTransition,
+    TicketConflict,
+    TicketNotFound,
+    next_status,
+)
 
 _LOOKUPS = {"exact", "gt", "gte", "lt", "lte"}
 _PLAIN = (str, int, float, Decimal, datetime, date)
@@ -39,7 +48,68 @@ MAX_SHAPES = 500  # a bound, never reached: the desk has a few dozen transitions
 _compiled: dict[tuple, Any] = {}  # shape → SQL, or _UNCACHEABLE
 
 
-def swap(
+def compare_and_swap(
+    ticket_id: int,
+    action: str,
+    changes: dict[str, Any],
+    condition: Q | None,
+    condition_error: str,
+    current: Ticket | None = None,
+) -> tuple[Ticket | None, str, Exception | None]:
+    """Read the ticket (or take ``current``), check the action, write it with
+    one conditional UPDATE; (ticket as read, target status, error or None).
+    A lost race on the version alone is retried against the new row."""
+    for _ in range(3):
+        try:
+            ticket, current = current or _get(ticket_id), None
+            target = next_status(ticket.status, action)
+        except (TicketNotFound, IllegalTransition) as error:
+            return None, "", error
+        ticket.updated_at = timezone.now()
+        updated = update(
+            ticket_id=ticket_id,
+            version=ticket.version,
+            values={"status": target, "updated_at": ticket.updated_at, **changes},
+            condition=condition,
+        )
+        if updated:
+            return ticket, target, None
+        if condition is not None and _version(ticket_id) == ticket.version:
+            error = TicketConflict(condition_error or f"cannot {action} now")
+            return None, "", error
+    return None, "", TicketConflict(f"ticket {ticket_id} keeps changing; try again")
+
+
+def apply_changes(ticket: Ticket, target: str, changes: dict[str, Any]) -> None:
+    """Bring the row read before the UPDATE to what the UPDATE wrote.
+
+    Saves re-reading the row; an expression among ``changes`` (rare) is
+    only known to the database, so then the row is read back.
+    """
+    if any(hasattr(value, "resolve_expression") for value in changes.values()):
+        ticket.refresh_from_db()
+        return
+    ticket.status, ticket.version = target, ticket.version + 1
+    for field, value in changes.items():
+        setattr(ticket, field, value)
+
+
+def _version(ticket_id: int) -> int | None:
+    return Ticket.objects.filter(pk=ticket_id).values_list("version", flat=True).first()
+
+
+# Every transition reads its ticket first; compiled once (prepared.py).
+_TICKET = PreparedRead(lambda: Ticket.objects.filter(pk=0))
+
+
+def _get(ticket_id: int) -> Ticket:
+    ticket = _TICKET.first(ticket_id)
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def update(
     *, ticket_id: int, version: int, values: dict[str, Any], condition: Q | None
 ) -> int:
     """Write ``values`` (and version + 1) if the row is still at ``version``

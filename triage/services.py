@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tickets import services as ticket_services
 from tickets.models import AuthorKind, Message, Ticket
-from tickets.states import Action, IllegalTransition, Status
+from tickets.states import Action, IllegalTransition, Status, TicketConflict
 from triage import pipeline, selectors
 from triage.backends import get_backend
 from triage.backends.base import MessageInput
@@ -55,7 +55,7 @@ def _start(ticket: Ticket) -> None:
         return
     try:
         ticket_services.ticket_transition(ticket_id=ticket.pk, action=Action.TRIAGE)
-    except (IllegalTransition, ticket_services.TicketConflict):
+    except (IllegalTransition, TicketConflict):
         pass  # someone else moved it on; routing below re-reads the status
 
 
@@ -179,7 +179,7 @@ def _route(ticket: Ticket, outcome: pipeline.Outcome) -> None:
             ticket_services.ticket_transition(
                 ticket_id=ticket.pk, action=Action.ROUTE_HUMAN, actor_kind=AuthorKind.AI
             )
-    except (IllegalTransition, ticket_services.TicketConflict) as exc:
+    except (IllegalTransition, TicketConflict) as exc:
         logger.info("ticket %s not routed by triage: %s", ticket.pk, exc)
 
 
@@ -201,7 +201,7 @@ def triage_sweep_stuck(*, older_than_seconds: float | None = None) -> int:
                 condition=stuck,
                 condition_error="no longer stuck",
             )
-        except (IllegalTransition, ticket_services.TicketConflict):
+        except (IllegalTransition, TicketConflict):
             continue
         moved += 1
     if moved:

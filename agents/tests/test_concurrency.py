@@ -11,8 +11,7 @@ from django.db import connection
 from agents import dispatch
 from conftest import AgentFactory, CustomerFactory, UserFactory
 from tickets.models import Ticket, TicketEvent
-from tickets.services import TicketConflict
-from tickets.states import IllegalTransition, Status
+from tickets.states import IllegalTransition, Status, TicketConflict
 
 pytestmark = [
     pytest.mark.postgres,

@@ -10,8 +10,7 @@ from agents.models import AgentEvent, AgentProfile, AgentStatus, Earning
 from conftest import AgentFactory, UserFactory, committed, make_ticket
 from tickets import services as ticket_services
 from tickets.models import Ticket
-from tickets.services import TicketConflict
-from tickets.states import Action, IllegalTransition, Status
+from tickets.states import Action, IllegalTransition, Status, TicketConflict
 
 
 def online(user, **profile):

@@ -11,8 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from tickets.services import TicketConflict, TicketNotFound
-from tickets.states import IllegalTransition
+from tickets.states import IllegalTransition, TicketConflict, TicketNotFound
 
 
 def _body(code: str, message: str, fields: Any = None) -> dict[str, Any]:

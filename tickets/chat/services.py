@@ -27,7 +27,13 @@ from tickets.models import (
     Message,
     Ticket,
 )
-from tickets.states import Action, IllegalTransition, Status, sources_of
+from tickets.states import (
+    Action,
+    IllegalTransition,
+    Status,
+    TicketNotFound,
+    sources_of,
+)
 
 ESCALATE_TEXT = "(asked to talk to a person)"
 
@@ -171,7 +177,7 @@ def _add_customer_message(session: ChatSession, text: str) -> Message:
                 text=text,
                 channel=Channel.CHAT,
             )
-        except (IllegalTransition, services.TicketNotFound):
+        except (IllegalTransition, TicketNotFound):
             pass  # the old ticket is closed: this message starts a new one
     ticket, message = services.ticket_create(
         customer=session.customer,

@@ -4,7 +4,7 @@ from django.db import transaction
 from conftest import committed, make_ticket
 from tickets import services
 from tickets.models import AuthorKind, Ticket, TicketEvent
-from tickets.states import Action, IllegalTransition, Status
+from tickets.states import Action, IllegalTransition, Status, TicketConflict
 
 
 def test_new_ticket_is_triaged_into_the_human_queue(ticket):
@@ -62,7 +62,7 @@ def test_second_claim_loses_with_a_clear_error(ticket, agent, other_agent):
 def test_failed_condition_is_a_conflict_not_a_write(ticket, agent):
     from django.db.models import Q
 
-    with pytest.raises(services.TicketConflict, match="agent is full"):
+    with pytest.raises(TicketConflict, match="agent is full"):
         services.ticket_transition(
             ticket_id=ticket.pk,
             action=Action.CLAIM,

@@ -31,7 +31,7 @@ def no_shapes(monkeypatch):
 
 def _claim(ticket: Ticket, agent_id: int) -> int:
     ticket.refresh_from_db()
-    return swap.swap(
+    return swap.update(
         ticket_id=ticket.pk,
         version=ticket.version,
         values={
@@ -74,7 +74,9 @@ def test_the_condition_and_version_still_decide(customer, agent, other_agent):
     # The same shape, now false: claimed by someone else, and a stale version.
     assert _claim(t, other_agent.pk) == 0
     values = {"status": Status.CLAIMED, "assignee_id": other_agent.pk}
-    assert swap.swap(ticket_id=t.pk, version=stale, values=values, condition=None) == 0
+    assert (
+        swap.update(ticket_id=t.pk, version=stale, values=values, condition=None) == 0
+    )
     t.refresh_from_db()
     assert (t.assignee_id, t.version) == (agent.pk, stale + 1)
 
@@ -89,11 +91,11 @@ def test_nulls_and_comparisons_are_part_of_the_shape(customer, agent):
     # Not yet lapsed a second earlier: no row.
     early = Q(offered_to_id=agent.pk) & Q(offer_expires_at__lte=now - timedelta(1))
     assert (
-        swap.swap(ticket_id=t.pk, version=t.version, values=values, condition=early)
+        swap.update(ticket_id=t.pk, version=t.version, values=values, condition=early)
         == 0
     )
     assert (
-        swap.swap(ticket_id=t.pk, version=t.version, values=values, condition=lapsed)
+        swap.update(ticket_id=t.pk, version=t.version, values=values, condition=lapsed)
         == 1
     )
     assert len(swap._compiled) == 1  # one shape, two values
@@ -114,7 +116,9 @@ def test_nulls_and_comparisons_are_part_of_the_shape(customer, agent):
 def test_other_shapes_go_through_the_orm(customer, values, condition):
     t = _waiting(customer)
     assert (
-        swap.swap(ticket_id=t.pk, version=t.version, values=values, condition=condition)
+        swap.update(
+            ticket_id=t.pk, version=t.version, values=values, condition=condition
+        )
         == 1
     )
     assert swap._compiled == {}
@@ -127,12 +131,14 @@ def test_a_shape_read_wrongly_is_never_reused(customer, monkeypatch):
     monkeypatch.setattr(swap, "_same", lambda a, b: False)
     values = {"status": Status.CLAIMED}
     assert (
-        swap.swap(ticket_id=t.pk, version=t.version, values=values, condition=None) == 1
+        swap.update(ticket_id=t.pk, version=t.version, values=values, condition=None)
+        == 1
     )
     assert list(swap._compiled.values()) == [swap._UNCACHEABLE]
     t.refresh_from_db()
     values = {"status": Status.WAITING_ON_CUSTOMER}
     assert (
-        swap.swap(ticket_id=t.pk, version=t.version, values=values, condition=None) == 1
+        swap.update(ticket_id=t.pk, version=t.version, values=values, condition=None)
+        == 1
     )
     assert Ticket.objects.get(pk=t.pk).status == Status.WAITING_ON_CUSTOMER
