@@ -34,7 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from supportdesk.bulk_insert import insert_many
-from tickets import bulk, services
+from tickets import auto_mail, bulk, services
 from tickets.email_services import (
     ADD,
     DUPLICATE,
@@ -44,18 +44,13 @@ from tickets.email_services import (
     OPEN,
     THREADED,
     Receipt,
-    _is_participant,
     _store_raw,
     add_customer_message,
     attachment_rows,
-    auto_mail_allowed_many,
     dedup_key,
-    email_ids_claim_many,
     flags_for,
     inbound_email_reprocess,
-    match_thread,
     message_fields,
-    old_token_secrets,
     parse,
     person_of,
     quarantine,
@@ -63,6 +58,12 @@ from tickets.email_services import (
     record_noise,
     route,
     sender_of,
+)
+from tickets.email_threads import (
+    email_ids_claim_many,
+    is_participant,
+    match_thread,
+    old_token_secrets,
     ticket_id_from_ref,
     token_secret,
 )
@@ -330,7 +331,7 @@ class _Batch:
             item.verdict,
             find_by_message_ids=self._known_ids,
             find_by_ref=self._ticket_by_ref,
-            is_participant=self._is_participant,
+            is_participant=self.is_participant,
         )
         item.flags = flags_for(item.parsed, item.verdict, match)
         ticket = match.ticket
@@ -356,10 +357,10 @@ class _Batch:
         ticket_id = ticket_id_from_ref(ref)
         return ticket_id if ticket_id in self.tickets else None
 
-    def _is_participant(self, ticket, address: str) -> bool:
+    def is_participant(self, ticket, address: str) -> bool:
         if address.strip().lower() in self.participants.get(ticket, ()):
             return True
-        return isinstance(ticket, int) and _is_participant(ticket, address)
+        return isinstance(ticket, int) and is_participant(ticket, address)
 
     # writing
 
@@ -391,7 +392,7 @@ class _Batch:
         from tickets.outbox import outbox_enqueue_acknowledgements
 
         addresses = [t.customer.email for t, _ in opened if t.customer.email]
-        allowed = auto_mail_allowed_many(addresses=addresses)
+        allowed = auto_mail.allowed_many(addresses=addresses)
         chosen = []
         for ticket, message in opened:
             address = (ticket.customer.email or "").strip().lower()

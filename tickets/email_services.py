@@ -13,38 +13,29 @@ import hashlib
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import timedelta
-from email.utils import parseaddr
-from functools import cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets import services
+from tickets import auto_mail, services
+from tickets import email_threads as threads
 from tickets.intake import (
     ParsedEmail,
     ThreadMatch,
-    choose_thread,
     classify,
-    index_ids,
-    make_token,
     parse_email,
 )
 from tickets.intake.noise import BOUNCE, NoiseVerdict
 from tickets.models import (
     Attachment,
     AuthorKind,
-    AutoMailLog,
     Channel,
-    EmailThreadId,
     InboundEmail,
     InboundStatus,
     Message,
-    Ticket,
 )
-from tickets.states import Status
 
 logger = logging.getLogger(__name__)
 
@@ -61,45 +52,6 @@ class Receipt:
     inbound_id: int
     ticket_id: int | None = None
     message_pk: int | None = None
-
-
-# --- identities shared with the outbox -------------------------------------
-
-
-def ticket_ref(ticket_id: int) -> str:
-    """The reference in subject tags and reply tokens (alphanumeric only)."""
-    return f"SD{ticket_id}"
-
-
-def ticket_id_from_ref(ref: str) -> int | None:
-    ref = ref.upper()
-    if ref.startswith("SD") and ref[2:].isdigit():
-        return int(ref[2:])
-    return None
-
-
-def token_secret() -> bytes:
-    return settings.SECRET_KEY.encode()
-
-
-def old_token_secrets() -> list[bytes]:
-    return [key.encode() for key in getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-
-
-def desk_address() -> tuple[str, str]:
-    """(mailbox, domain) of the desk's own address."""
-    return _mailbox_and_domain(settings.DEFAULT_FROM_EMAIL)
-
-
-@cache  # parseaddr costs more than the rest of building an outbox row
-def _mailbox_and_domain(from_email: str) -> tuple[str, str]:
-    address = parseaddr(from_email)[1] or "support@localhost"
-    mailbox, _, domain = address.partition("@")
-    return mailbox, domain or "localhost"
-
-
-def reply_token_for(ticket_id: int) -> str:
-    return make_token(ticket_ref(ticket_id), secret=token_secret())
 
 
 # --- receiving ---------------------------------------------------------------
@@ -256,15 +208,15 @@ def _process_safely(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
 
 def _process(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
     verdict = classify(parsed)
-    match = match_thread(
+    match = threads.match_thread(
         parsed,
         verdict,
-        find_by_message_ids=_known_ids,
-        find_by_ref=_ticket_by_ref,
-        is_participant=_is_participant,
+        find_by_message_ids=threads.known_ids,
+        find_by_ref=threads.ticket_by_ref,
+        is_participant=threads.is_participant,
     )
     flags = flags_for(parsed, verdict, match)
-    closed = match.ticket is not None and _closed(match.ticket)
+    closed = match.ticket is not None and threads.is_closed(match.ticket)
     action, ticket_id = route(match.ticket, verdict, closed=closed, flags=flags)
     if action == NOISE:
         return _finish(inbound, InboundStatus.NOISE, NOISE, flags=flags)
@@ -275,7 +227,7 @@ def _process(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
     else:
         message = add_customer_message(ticket_id, parsed, flags)
     _save_attachments(message, parsed)
-    _index(parsed, message.ticket_id)
+    threads.index_message_ids(parsed, message.ticket_id)
     if action == OPEN and settings.EMAIL_ACKNOWLEDGE:
         _acknowledge(message)
     outcome = NEW if action == OPEN else THREADED
@@ -288,28 +240,6 @@ def _process(inbound: InboundEmail, parsed: ParsedEmail) -> Receipt:
 OPEN = "open"  # a new ticket
 ADD = "add"  # a customer message on the matched ticket
 NOTE = "note"  # noise on the matched ticket, kept as an internal note
-
-
-def match_thread(
-    parsed: ParsedEmail,
-    verdict: NoiseVerdict,
-    *,
-    find_by_message_ids,
-    find_by_ref,
-    is_participant,
-) -> ThreadMatch:
-    """The threading rules with the desk's secrets; lookups are the caller's."""
-    extra = [verdict.original_message_id] if verdict.original_message_id else []
-    return choose_thread(
-        parsed,
-        find_by_message_ids=find_by_message_ids,
-        find_by_token=find_by_ref,
-        find_by_subject_tag=find_by_ref,
-        is_participant=is_participant,
-        secret=token_secret(),
-        old_secrets=old_token_secrets(),
-        extra_ids=extra,
-    )
 
 
 def route(
@@ -453,51 +383,6 @@ def attachment_rows(message: Message, parsed: ParsedEmail) -> list[Attachment]:
     return rows
 
 
-def _index(parsed: ParsedEmail, ticket_id: int) -> None:
-    email_ids_claim(ids=index_ids(parsed), ticket_id=ticket_id)
-
-
-def email_ids_claim(*, ids: list[str], ticket_id: int) -> None:
-    """Index Message-IDs under a ticket; an id already claimed keeps its ticket."""
-    email_ids_claim_many(claims=[(i, ticket_id) for i in ids])
-
-
-def email_ids_claim_many(*, claims: list[tuple[str, int]]) -> None:
-    """(Message-ID, ticket) pairs; the first claim of an id wins, here too."""
-    rows = [EmailThreadId(message_id=i[:998], ticket_id=t) for i, t in claims if i]
-    if rows:
-        EmailThreadId.objects.bulk_create(rows, ignore_conflicts=True)
-
-
-# --- lookups handed to the pure threading rules -------------------------------
-
-
-def _known_ids(ids: list[str]) -> dict[str, int]:
-    rows = EmailThreadId.objects.filter(message_id__in=ids)
-    return dict(rows.values_list("message_id", "ticket_id"))
-
-
-def _ticket_by_ref(ref: str) -> int | None:
-    ticket_id = ticket_id_from_ref(ref)
-    if ticket_id is None:
-        return None
-    return Ticket.objects.filter(pk=ticket_id).values_list("pk", flat=True).first()
-
-
-def _is_participant(ticket_id: int, address: str) -> bool:
-    address = address.strip().lower()
-    if Ticket.objects.filter(pk=ticket_id, customer__email=address).exists():
-        return True
-    return InboundEmail.objects.filter(
-        ticket_id=ticket_id, from_address=address
-    ).exists()
-
-
-def _closed(ticket_id: int) -> bool:
-    status = Ticket.objects.filter(pk=ticket_id).values_list("status", flat=True)
-    return status.first() == Status.CLOSED
-
-
 # --- automatic mail -------------------------------------------------------------
 
 
@@ -506,49 +391,5 @@ def _acknowledge(message: Message) -> None:
 
     ticket = message.ticket
     address = ticket.customer.email
-    if address and auto_mail_allowed(address=address):
+    if address and auto_mail.allowed(address=address):
         outbox_enqueue_acknowledgement(ticket=ticket, message=message)
-
-
-def auto_mail_allowed_many(*, addresses: list[str]) -> set[str]:
-    """``auto_mail_allowed`` for many addresses, in the caller's transaction.
-
-    The rows found are locked; a first contact inserted concurrently makes
-    the insert fail and the caller's transaction with it (batched intake
-    then goes one by one), so two writers still cannot both say yes.
-    """
-    wanted = {a.strip().lower()[:254] for a in addresses if a}
-    now = timezone.now()
-    window = timedelta(seconds=settings.EMAIL_AUTO_MAIL_WINDOW_SECONDS)
-    logs = AutoMailLog.objects.select_for_update().filter(address__in=wanted)
-    seen = dict(logs.values_list("address", "last_sent_at"))
-    lapsed = {a for a, last in seen.items() if last <= now - window}
-    fresh = wanted - seen.keys()
-    AutoMailLog.objects.bulk_create(
-        [AutoMailLog(address=a, last_sent_at=now) for a in fresh]
-    )
-    if lapsed:
-        AutoMailLog.objects.filter(address__in=lapsed).update(last_sent_at=now)
-    return fresh | lapsed
-
-
-def auto_mail_allowed(*, address: str) -> bool:
-    """At most one automatic mail per address per window, decided atomically.
-
-    Both branches are single statements that only one concurrent caller can
-    win: the insert by the unique constraint, the update by its condition.
-    """
-    address = address.strip().lower()[:254]
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            AutoMailLog.objects.create(address=address, last_sent_at=now)
-            return True
-    except IntegrityError:
-        pass
-    window = timedelta(seconds=settings.EMAIL_AUTO_MAIL_WINDOW_SECONDS)
-    return bool(
-        AutoMailLog.objects.filter(
-            address=address, last_sent_at__lte=now - window
-        ).update(last_sent_at=now)
-    )

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from supportdesk.bulk_insert import insert_many
 from tickets import services
-from tickets.email_services import (
+from tickets.email_threads import (
     desk_address,
     email_ids_claim,
     email_ids_claim_many,

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from bench.emailgen import generate, score, shuffled
 from conftest import committed
-from tickets import email_services, outbox
+from tickets import email_services, email_threads, outbox
 from tickets.email_services import email_receive, inbound_email_reprocess
 from tickets.models import (
     Attachment,
@@ -160,7 +160,7 @@ def test_subject_tag_threads_only_participants():
 
 def test_reply_token_in_address_threads():
     first = receive(make_raw(message_id="<k1@x.example>"))
-    token = email_services.reply_token_for(first.ticket_id)
+    token = email_threads.reply_token_for(first.ticket_id)
     reply = receive(
         make_raw(
             message_id="<k2@x.example>",

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from conftest import committed, free_port
 from tickets import services
-from tickets.email_services import email_receive, ticket_id_from_ref
+from tickets.email_services import email_receive
+from tickets.email_threads import ticket_id_from_ref
 from tickets.intake import parse_token
 from tickets.models import AuthorKind, EmailOutbox, Ticket, TicketEvent
 from tickets.outbox import (
