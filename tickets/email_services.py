@@ -69,7 +69,7 @@ def email_receive(
     if parsed is None:
         error = error or "the parser crashed; see the logs"
     with transaction.atomic():
-        inbound, outcome = _store_raw(
+        inbound, outcome = store_raw(
             raw=raw, parsed=parsed, source=source, source_ref=source_ref
         )
         if outcome == DUPLICATE:
@@ -106,7 +106,7 @@ def parse(raw: bytes) -> ParsedEmail | None:
         return None
 
 
-def _store_raw(
+def store_raw(
     *, raw: bytes, parsed: ParsedEmail | None, source: str, source_ref: str = ""
 ) -> tuple[InboundEmail, str]:
     """Insert the raw row, or find that this exact message is already stored.

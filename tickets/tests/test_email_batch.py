@@ -7,7 +7,7 @@ from django.core import mail
 
 from bench.emailgen import generate, score, shuffled
 from conftest import committed
-from tickets import email_batch
+from tickets import email_batch, email_batch_write
 from tickets.email_batch import Incoming, email_receive_batch, email_receive_many
 from tickets.email_services import email_receive, parse
 from tickets.models import (
@@ -92,7 +92,7 @@ def test_a_failing_batch_is_processed_one_by_one(monkeypatch):
     def broken(self):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(email_batch._Batch, "run", broken)
+    monkeypatch.setattr(email_batch_write.Batch, "run", broken)
     receipts = batch(
         make_raw(message_id="<f1@x.example>"),
         make_raw(message_id="<f2@x.example>", sender="Other <o@x.example>"),
