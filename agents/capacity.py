@@ -28,7 +28,8 @@ HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 EVERY = 10_000  # "no limit" for the embedded desk's few agents
 
 
-def _table(model) -> str:
+def table(model) -> str:
+    """The model's table name, quoted for SQL written by hand."""
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -53,10 +54,10 @@ def _load_params(ticket_id: int) -> list:
 @cache
 def _room_sql(online: bool) -> str:
     presence = " AND p.status = %s AND p.connections > 0" if online else ""
-    load = _LOAD.format(tickets=_table(Ticket), agent="p")
+    load = _LOAD.format(tickets=table(Ticket), agent="p")
     return (
-        f"EXISTS (SELECT 1 FROM {_table(AgentProfile)} p"
-        f" JOIN {_table(get_user_model())} u ON u.id = p.user_id"
+        f"EXISTS (SELECT 1 FROM {table(AgentProfile)} p"
+        f" JOIN {table(get_user_model())} u ON u.id = p.user_id"
         " WHERE p.user_id = %s AND p.approved = %s AND p.suspended = %s"
         f" AND u.is_active = %s{presence} AND p.capacity > {load})"
     )
@@ -73,7 +74,7 @@ def room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
 
 @cache
 def _candidates_sql(match_json: bool) -> str:
-    load = _LOAD.format(tickets=_table(Ticket), agent="c")
+    load = _LOAD.format(tickets=table(Ticket), agent="c")
     skills = (
         " AND p.languages @> %s::jsonb"
         " AND (p.categories = '[]'::jsonb OR p.categories @> %s::jsonb)"
@@ -85,11 +86,11 @@ def _candidates_sql(match_json: bool) -> str:
     # so the load is counted only until ``limit`` agents with room are
     # found, not for every agent online.
     return (
-        f"SELECT c.*, {load} AS load FROM (SELECT p.* FROM {_table(AgentProfile)} p"
-        f" JOIN {_table(get_user_model())} u ON u.id = p.user_id"
+        f"SELECT c.*, {load} AS load FROM (SELECT p.* FROM {table(AgentProfile)} p"
+        f" JOIN {table(get_user_model())} u ON u.id = p.user_id"
         " WHERE p.status = %s AND p.connections > 0 AND p.last_seen_at >= %s"
         " AND p.approved = %s AND p.suspended = %s AND u.is_active = %s"
-        f" AND NOT EXISTS (SELECT 1 FROM {_table(OfferDecline)} d"
+        f" AND NOT EXISTS (SELECT 1 FROM {table(OfferDecline)} d"
         " WHERE d.ticket_id = %s AND d.user_id = p.user_id)"
         f"{skills} {_FAIRNESS.format(agent='p')} LIMIT {EVERY}) c"
         f" WHERE c.capacity > {load} {_FAIRNESS.format(agent='c')} LIMIT %s"

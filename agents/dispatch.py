@@ -49,8 +49,10 @@ _FREE = {"offered_to_id": None, "offer_expires_at": None, "lease_expires_at": No
 
 @cache
 def _stamp_sql() -> str:
-    table = connection.ops.quote_name(AgentProfile._meta.db_table)
-    return f"UPDATE {table} SET last_offer_at = %s WHERE user_id = %s"
+    return (
+        f"UPDATE {capacity.table(AgentProfile)}"
+        " SET last_offer_at = %s WHERE user_id = %s"
+    )
 
 
 def _stamp_offer(agent_id: int, now: datetime) -> None:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents import events, notify, scoring, selectors
+from agents.capacity import table
 from agents.models import (
     AgentEvent,
     AgentEventLog,
@@ -47,8 +48,10 @@ def _bump_head(user_id: int, count: int) -> int:
     that a later, already delivered number would hide. RETURNING makes it
     one round trip (PostgreSQL, and SQLite since 3.35).
     """
-    table = connection.ops.quote_name(AgentEventLog._meta.db_table)
-    sql = f"UPDATE {table} SET head = head + %s WHERE user_id = %s RETURNING head"
+    sql = (
+        f"UPDATE {table(AgentEventLog)} SET head = head + %s"
+        " WHERE user_id = %s RETURNING head"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [count, user_id])
         row = cursor.fetchone()
@@ -196,21 +199,17 @@ def _set_status(user_id: int, status: str, reason: str, **fields: Any) -> bool:
     return bool(changed)
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 # Raw SQL, built once: compiling these through the ORM cost more CPU than
 # running them, and a reconnect storm runs them once per socket.
 @cache
 def _connect_sql() -> str:
-    profiles = _table(AgentProfile)
+    profiles = table(AgentProfile)
     return (
         f"UPDATE {profiles} SET connections = connections + 1, last_seen_at = %s,"
         " disconnected_at = NULL WHERE user_id = %s AND approved = %s"
         f" AND suspended = %s AND user_id IN (SELECT id FROM"
-        f" {_table(get_user_model())} WHERE is_active = %s)"
-        f" RETURNING *, COALESCE((SELECT head FROM {_table(AgentEventLog)} l"
+        f" {table(get_user_model())} WHERE is_active = %s)"
+        f" RETURNING *, COALESCE((SELECT head FROM {table(AgentEventLog)} l"
         f" WHERE l.user_id = {profiles}.user_id), 0) AS head"
     )
 
@@ -218,7 +217,7 @@ def _connect_sql() -> str:
 @cache
 def _disconnect_sql() -> str:
     return (
-        f"UPDATE {_table(AgentProfile)} SET"
+        f"UPDATE {table(AgentProfile)} SET"
         " connections = CASE WHEN connections > 0 THEN connections - 1 ELSE 0 END,"
         " disconnected_at = CASE WHEN connections <= 1 THEN %s"
         " ELSE disconnected_at END WHERE user_id = %s"
