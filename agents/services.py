@@ -25,6 +25,7 @@ from agents.models import (
     AgentStatus,
     Earning,
 )
+from supportdesk import realtime
 from supportdesk.bulk_insert import insert_rows
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.states import Status
@@ -62,13 +63,6 @@ def _bump_head(user_id: int, count: int) -> int:
     return row[0]
 
 
-def _send_now(user_id: int, batch: list[dict[str, Any]]) -> None:
-    # The events travel in the notification, so a console that is up to
-    # date sends them on without reading the log.
-    message = {"type": "agent.event", "events": batch}
-    notify.group_send(events.agent_group(user_id), message)
-
-
 def send_to_group(group: str, event: dict[str, Any]) -> None:
     """An unlogged snapshot (queue counts) to every console in ``group``."""
     notify.group_send(group, {"type": "pool.event", "event": event})
@@ -76,16 +70,19 @@ def send_to_group(group: str, event: dict[str, Any]) -> None:
 
 def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> None:
     """Log ``event`` for each agent, then notify their consoles after commit."""
-    _record({user_id: [event] for user_id in user_ids})
+    realtime.send_on_commit(_record({user_id: [event] for user_id in user_ids}))
 
 
-def _record(batches: dict[int, list[dict[str, Any]]]) -> None:
-    """Log each agent's events (one head bump each, one INSERT for all).
+def _record(batches: dict[int, list[dict[str, Any]]]) -> list[realtime.Notice]:
+    """Log each agent's events (one head bump each, one INSERT for all); the
+    notices for their consoles, for the caller to send after commit.
 
-    No savepoint: nothing here is caught and retried by a caller, so a
-    failure rolls back the caller's transaction with it.
+    The events travel in the notice, so a console that is up to date sends
+    them on without reading the log. No savepoint: nothing here is caught
+    and retried by a caller, so a failure rolls back the caller's
+    transaction with it.
     """
-    rows = []
+    rows, notices = [], []
     with transaction.atomic(savepoint=False):
         for user_id in sorted(batches):
             batch = batches[user_id]
@@ -98,9 +95,11 @@ def _record(batches: dict[int, list[dict[str, Any]]]) -> None:
                 AgentEvent(user_id=user_id, seq=e["seq"], type=e["type"], payload=e)
                 for e in numbered
             ]
-            transaction.on_commit(partial(_send_now, user_id, numbered), robust=True)
+            message = {"type": "agent.event", "events": numbered}
+            notices.append((events.agent_group(user_id), message))
         if rows:
             insert_rows(rows)
+    return notices
 
 
 # --- reactions to ticket changes (called by tickets.services) --------------
@@ -110,8 +109,11 @@ def _owners(values: dict[str, Any]) -> set[int]:
     return {values.get("assignee_id"), values.get("offered_to_id")} - {None}
 
 
-def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
-    """Tell every agent involved, before and after, and react to the change."""
+def ticket_changed(
+    *, ticket: Ticket, audit: TicketEvent, event: dict
+) -> list[realtime.Notice]:
+    """Log the change for every agent involved, before and after, and react
+    to it; the notices for their consoles, to send after commit."""
     from agents import dispatch
 
     before, after = audit.before, audit.after
@@ -131,8 +133,7 @@ def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
                 ticket, ticket.offer_expires_at, timezone.now()
             )
             batches.setdefault(ticket.offered_to_id, []).append(offer)
-    if batches:
-        _record(batches)
+    notices = _record(batches) if batches else []
     if ticket.status == Status.AWAITING_AGENT:
         need = scoring.Need(ticket.language, ticket.category)
         transaction.on_commit(partial(dispatch.dispatch_quietly, ticket.pk, need))
@@ -141,6 +142,7 @@ def ticket_changed(*, ticket: Ticket, audit: TicketEvent, event: dict) -> None:
         transaction.on_commit(partial(dispatch.fill_quietly, freed))
     if audit.kind == "status.resolve" and ticket.assignee_id:
         _earn(ticket)
+    return notices
 
 
 def _freed_agent(
@@ -157,12 +159,12 @@ def _freed_agent(
     return None
 
 
-def message_created(*, message: Message, event: dict) -> None:
-    """A message on a ticket an agent holds or is offered reaches that agent."""
+def message_created(*, message: Message, event: dict) -> list[realtime.Notice]:
+    """A message on a ticket an agent holds or is offered reaches that agent:
+    logged now; the notices are the caller's to send after commit."""
     ticket = message.ticket
     involved = {ticket.assignee_id, ticket.offered_to_id} - {None}
-    if involved:
-        agent_events_record(user_ids=involved, event=event)
+    return _record({user_id: [event] for user_id in involved}) if involved else []
 
 
 def _earn(ticket: Ticket) -> None:

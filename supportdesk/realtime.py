@@ -3,8 +3,10 @@
 A rolled-back write must never reach a screen, so every publish is deferred with
 ``transaction.on_commit``. The channel layer is a notification path: anything a
 client must not miss is also stored in the database, so a publish is
-fire-and-forget: the request that committed never waits for it. A batched
-write publishes everything it changed in one pipelined round trip.
+fire-and-forget: the request that committed never waits for it. What one
+change tells everyone (the agents' event-log notices, its watchers' and the
+supervisors' events), or everything a batched write changed, goes out in one
+pipelined round trip (``send_on_commit``).
 
 With the Redis pub/sub layer on one Redis server, a send is one PUBLISH (one
 pipeline for several groups) made by the committing thread itself
@@ -23,6 +25,7 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable
+from functools import partial
 from typing import Any
 
 from asgiref.sync import SyncToAsync
@@ -36,7 +39,7 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _private_loop: asyncio.AbstractEventLoop | None = None
 _private_pid = 0
 _lock = threading.Lock()
-Publication = tuple[list[str], dict[str, Any]]  # (groups, event)
+Notice = tuple[str, dict[str, Any]]  # (group, channel-layer message)
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -108,7 +111,7 @@ def _direct_client(layer) -> tuple | None:
     return (client, prefix) if client is not None else None
 
 
-def _direct_publish(layer, messages: list[tuple[str, dict[str, Any]]]) -> bool:
+def _direct_publish(layer, messages: list[Notice]) -> bool:
     """PUBLISH as the pub/sub layer's ``group_send`` would, many in one round
     trip (a pipeline); False if unable."""
     target = _direct_client(layer)
@@ -138,7 +141,7 @@ def group_send(group: str, message: dict[str, Any]) -> None:
     _send_many([(group, message)])
 
 
-def _send_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
+def _send_many(messages: list[Notice]) -> None:
     layer = get_channel_layer()
     if layer is None or _direct_publish(layer, messages):
         return
@@ -153,22 +156,20 @@ async def _loop_send(layer, group: str, message: dict[str, Any]) -> None:
         logger.warning("publishing to %s failed: %r", group, error)
 
 
-def _publish_now(publications: list[Publication]) -> None:
-    """Send each (groups, event) to its groups, in order."""
-    messages = []
-    for groups, event in publications:
-        message = {"type": "desk.event", "event": event}
-        messages.extend((group, message) for group in groups)
-    _send_many(messages)
+def desk_notices(groups: list[str], event: dict[str, Any]) -> list[Notice]:
+    """``event`` for the consoles in each group (one message, serialised once)."""
+    message = {"type": "desk.event", "event": event}
+    return [(group, message) for group in groups]
+
+
+def send_on_commit(notices: list[Notice]) -> None:
+    """Send each (group, message) once the current transaction commits, all
+    in one Redis round trip: what one change tells its agents, its watchers
+    and its supervisors, or everything a batched write changed."""
+    if notices:
+        transaction.on_commit(partial(_send_many, notices), robust=True)
 
 
 def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:
     """Send ``event`` to every group once the current transaction commits."""
-    publish_many_on_commit([(groups, event)])
-
-
-def publish_many_on_commit(publications: list[Publication]) -> None:
-    """``publish_on_commit`` of each (groups, event): one Redis round trip for
-    all of them, as a batched write publishes what it changed."""
-    if publications:
-        transaction.on_commit(lambda: _publish_now(publications), robust=True)
+    send_on_commit(desk_notices(groups, event))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supportdesk.bulk_insert import insert_many
-from supportdesk.realtime import publish_many_on_commit
+from supportdesk.realtime import send_on_commit
 from tickets import publications, services
 from tickets.models import (
     AuthorKind,
@@ -97,11 +97,11 @@ def tickets_open_many(*, openings: list[Opening]) -> list[tuple[Ticket, Message]
             for t, m in zip(tickets, messages, strict=True)
         ],
     )
-    publish_many_on_commit(
+    send_on_commit(
         [
-            publication
+            notice
             for ticket, audit in zip(tickets, audits, strict=True)
-            for publication in publications.ticket_publications(ticket, audit, new=True)
+            for notice in publications.ticket_notices(ticket, audit, new=True)
         ]
     )
     triage_many(message_ids=[m.pk for m in messages])
@@ -143,11 +143,11 @@ def customer_messages_add_many(
             for m in messages
         ],
     )
-    publish_many_on_commit(
+    send_on_commit(
         [
-            publication
+            notice
             for message, audit in zip(messages, audits, strict=True)
-            for publication in publications.message_publications(message, audit)
+            for notice in publications.message_notices(message, audit)
         ]
     )
     triage_many(message_ids=[m.pk for m in messages])

@@ -14,7 +14,7 @@ from django.utils import timezone
 from supportdesk.bulk_insert import insert_many, insert_one
 from supportdesk.enqueue import enqueue_on_commit
 from supportdesk.prepared import PreparedRead
-from supportdesk.realtime import publish_many_on_commit
+from supportdesk.realtime import send_on_commit
 from tickets import publications, states, swap
 from tickets.models import (
     AuthorKind,
@@ -77,11 +77,11 @@ def audit_write_many(
             for t, kind, after in events
         ],
     )
-    publish_many_on_commit(
+    send_on_commit(
         [
-            p
+            notice
             for audit in audits
-            for p in publications.ticket_publications(audit.ticket, audit)
+            for notice in publications.ticket_notices(audit.ticket, audit)
         ]
     )
     return audits

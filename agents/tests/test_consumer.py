@@ -122,7 +122,7 @@ def test_missed_notification_is_repaired_from_the_log(agent):
     async def scenario():
         async with console(agent) as comm:
             _, seen = await greet(comm)
-            with mock.patch("agents.services._send_now"):
+            with mock.patch("supportdesk.realtime.send_on_commit"):
                 await db(services.agent_events_record)(
                     user_ids=[agent.pk], event={"type": "test.event"}
                 )

@@ -5,9 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents import dispatch, selectors, services
+from agents import dispatch, events, selectors, services
 from agents.models import AgentEvent, AgentProfile, AgentStatus, Earning
 from conftest import AgentFactory, UserFactory, committed, make_ticket
+from tickets import events as ticket_events
 from tickets import services as ticket_services
 from tickets.models import Ticket
 from tickets.states import Action, IllegalTransition, Status, TicketConflict
@@ -160,6 +161,24 @@ def test_claim_rejects_second_agent(agent, other_agent, ticket):
     with pytest.raises(IllegalTransition, match="claimed"):
         dispatch.ticket_claim(agent_id=other_agent.pk, ticket_id=ticket.pk)
     assert fresh(ticket).assignee == agent
+
+
+def test_a_claim_tells_everyone_in_one_send(agent, ticket, monkeypatch):
+    from supportdesk import realtime
+
+    sends = []
+    monkeypatch.setattr(realtime, "_send_many", sends.append)
+    with committed():
+        dispatch.ticket_claim(agent_id=agent.pk, ticket_id=ticket.pk)
+    assert len(sends) == 1
+    groups = {group for group, _ in sends[0]}
+    assert groups == {
+        events.agent_group(agent.pk),
+        ticket_events.ticket_group(ticket.pk),
+        ticket_events.SUPERVISORS_GROUP,
+    }
+    logged = next(m for g, m in sends[0] if g == events.agent_group(agent.pk))
+    assert logged["events"][0]["seq"] == selectors.agent_head(user_id=agent.pk)
 
 
 def test_claim_is_refused_at_capacity(agent, customer):

@@ -6,7 +6,7 @@ from django.test import Client
 
 from conftest import make_ticket
 from supportdesk.asgi import application
-from supportdesk.realtime import publish_many_on_commit
+from supportdesk.realtime import desk_notices, send_on_commit
 from tickets import services
 from tickets.events import ticket_group
 from tickets.models import AuthorKind
@@ -58,7 +58,9 @@ def test_batched_publications_arrive_in_order(supervisor, customer):
 
     def write_batch():
         with transaction.atomic():
-            publish_many_on_commit([([group], {"n": 1}), ([group], {"n": 2})])
+            send_on_commit(
+                desk_notices([group], {"n": 1}) + desk_notices([group], {"n": 2})
+            )
 
     socket = _connect(supervisor, ticket.pk)
 
