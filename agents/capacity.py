@@ -33,11 +33,21 @@ def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _literal(status: Status) -> str:
+    assert status.value.isidentifier(), status  # a constant of ours, no quoting
+    return f"'{status.value}'"
+
+
 # Tickets agent ``{agent}`` holds or is offered, other than the one at stake.
+# The statuses are literals, not parameters: they must match the partial
+# indexes ticket_held and ticket_offered (tickets/models.py) when the plan is
+# made, which a prepared statement's generic plan does without its values.
 _LOAD = (
     "(SELECT COUNT(*) FROM {tickets} t WHERE t.id <> %s AND ("
-    "(t.assignee_id = {agent}.user_id AND t.status IN (%s, %s))"
-    " OR (t.offered_to_id = {agent}.user_id AND t.status = %s)))"
+    f"(t.assignee_id = {{agent}}.user_id AND t.status IN ({_literal(HELD[0])},"
+    f" {_literal(HELD[1])}))"
+    f" OR (t.offered_to_id = {{agent}}.user_id"
+    f" AND t.status = {_literal(Status.OFFERED)})))"
 )
 # The order of the agent_fairness index (migration 0003) once the status is
 # fixed; the outer query names the same keys, so it does not sort again.
@@ -45,10 +55,6 @@ _FAIRNESS = (
     "ORDER BY {agent}.last_offer_at ASC NULLS FIRST, {agent}.rating DESC,"
     " {agent}.user_id"
 )
-
-
-def _load_params(ticket_id: int) -> list:
-    return [ticket_id, *(s.value for s in HELD), Status.OFFERED.value]
 
 
 @cache
@@ -68,7 +74,7 @@ def room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
     params: list = [agent_id, True, False, True]
     if online:
         params.append(AgentStatus.ACCEPTING.value)
-    params += _load_params(ticket_id)
+    params.append(ticket_id)
     return Q(RawSQL(_room_sql(online), params, output_field=BooleanField()))
 
 
@@ -107,12 +113,12 @@ def candidates(
     present agent with room is returned and ``agents.scoring`` matches them.
     """
     match_json = connection.features.supports_json_field_contains
-    params: list = [*_load_params(ticket_id), AgentStatus.ACCEPTING.value, fresh]
+    params: list = [ticket_id, AgentStatus.ACCEPTING.value, fresh]
     params += [True, False, True, ticket_id]
     if match_json:
         wanted = json.dumps([language] if language else [])
         params += [wanted, json.dumps([category] if category else [])]
-    params += [*_load_params(ticket_id), limit if match_json else EVERY]
+    params += [ticket_id, limit if match_json else EVERY]
     return list(AgentProfile.objects.raw(_candidates_sql(match_json), params))
 
 

@@ -150,7 +150,21 @@ class Ticket(models.Model):
                 name="ticket_waiting",
             ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee"),
-            models.Index(fields=["offered_to"], name="ticket_offered_to"),
+            # What an agent holds and is offered, the capacity check of every
+            # ownership change (agents/capacity.py): the rows counted are the
+            # agent's own, whatever the statistics say of the statuses. With
+            # only the two-column index, a planner that believed few tickets
+            # were claimed read every claimed ticket of the desk per claim.
+            models.Index(
+                fields=["assignee"],
+                condition=Q(status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER]),
+                name="ticket_held",
+            ),
+            models.Index(
+                fields=["offered_to"],
+                condition=Q(status=Status.OFFERED),
+                name="ticket_offered",
+            ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
             models.Index(fields=["category", "-created_at"], name="ticket_category"),
             models.Index(

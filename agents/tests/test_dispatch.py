@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents import dispatch, events, selectors, services
+from agents import capacity, dispatch, events, selectors, services
 from agents.models import AgentEvent, AgentProfile, AgentStatus, Earning
 from conftest import AgentFactory, UserFactory, committed, make_ticket
 from tickets import events as ticket_events
@@ -231,6 +231,28 @@ def test_claim_next_reads_the_queue_in_index_order_without_sorting(agent, custom
         cursor.execute("EXPLAIN " + pick)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ticket_waiting" in plan and "Sort" not in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL plan")
+def test_capacity_check_reads_only_the_agents_own_tickets(agent, customer):
+    # A generic plan (a prepared statement's), made from statistics taken
+    # when nothing was claimed, must still count through the partial indexes
+    # rather than read every claimed ticket of the desk.
+    ticket = make_ticket(customer.customer)
+    sql = capacity._room_sql(False)
+    for number in range(1, sql.count("%s") + 1):
+        sql = sql.replace("%s", f"${number}", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a desk, not one row
+        cursor.execute(f"PREPARE room_check AS SELECT {sql}")
+        values = f"{int(agent.pk)}, true, false, true, {int(ticket.pk)}"
+        cursor.execute(f"EXPLAIN EXECUTE room_check({values})")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE room_check")
+    assert "ticket_held" in plan and "ticket_offered" in plan, plan
+    assert "ticket_queue" not in plan, plan
 
 
 def test_claim_of_a_ticket_offered_to_someone_else_is_refused(
