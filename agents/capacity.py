@@ -39,15 +39,19 @@ def _literal(status: Status) -> str:
 
 
 # Tickets agent ``{agent}`` holds or is offered, other than the one at stake.
-# The statuses are literals, not parameters: they must match the partial
-# indexes ticket_held and ticket_offered (tickets/models.py) when the plan is
-# made, which a prepared statement's generic plan does without its values.
+# Two counts, each read by a plain index scan of a partial index
+# (ticket_held, ticket_offered in tickets/models.py), which marks the entries
+# of tickets since closed as dead on the way; one count over an OR would be a
+# bitmap scan that visits every such ticket again until the next vacuum. The
+# statuses are literals, not parameters: they must match the partial indexes
+# when the plan is made, which a prepared statement's generic plan does
+# without its values.
 _LOAD = (
-    "(SELECT COUNT(*) FROM {tickets} t WHERE t.id <> %s AND ("
-    f"(t.assignee_id = {{agent}}.user_id AND t.status IN ({_literal(HELD[0])},"
-    f" {_literal(HELD[1])}))"
-    f" OR (t.offered_to_id = {{agent}}.user_id"
-    f" AND t.status = {_literal(Status.OFFERED)})))"
+    "((SELECT COUNT(*) FROM {tickets} t WHERE t.assignee_id = {agent}.user_id"
+    f" AND t.status IN ({_literal(HELD[0])}, {_literal(HELD[1])})"
+    " AND t.id <> %s) + (SELECT COUNT(*) FROM {tickets} t"
+    " WHERE t.offered_to_id = {agent}.user_id"
+    f" AND t.status = {_literal(Status.OFFERED)} AND t.id <> %s))"
 )
 # The order of the agent_fairness index (migration 0003) once the status is
 # fixed; the outer query names the same keys, so it does not sort again.
@@ -74,7 +78,7 @@ def room(agent_id: int, ticket_id: int, *, online: bool) -> Q:
     params: list = [agent_id, True, False, True]
     if online:
         params.append(AgentStatus.ACCEPTING.value)
-    params.append(ticket_id)
+    params += [ticket_id, ticket_id]
     return Q(RawSQL(_room_sql(online), params, output_field=BooleanField()))
 
 
@@ -113,12 +117,12 @@ def candidates(
     present agent with room is returned and ``agents.scoring`` matches them.
     """
     match_json = connection.features.supports_json_field_contains
-    params: list = [ticket_id, AgentStatus.ACCEPTING.value, fresh]
+    params: list = [ticket_id, ticket_id, AgentStatus.ACCEPTING.value, fresh]
     params += [True, False, True, ticket_id]
     if match_json:
         wanted = json.dumps([language] if language else [])
         params += [wanted, json.dumps([category] if category else [])]
-    params += [ticket_id, limit if match_json else EVERY]
+    params += [ticket_id, ticket_id, limit if match_json else EVERY]
     return list(AgentProfile.objects.raw(_candidates_sql(match_json), params))
 
 
