@@ -80,9 +80,11 @@ class AgentConsumer(DeskConsumer):
         self.seen_at = time.monotonic()
         agent = selectors.agent_state(user_id=user.pk, profile=profile)
         hello.update(role="agent", head=profile.head, agent=agent)
-        missed = selectors.agent_events_after(
-            user_id=user.pk, after=self.delivered, limit=CATCH_UP_PAGE
-        )
+        missed = []
+        if self.delivered < profile.head:  # a console that saw everything reads none
+            missed = selectors.agent_events_after(
+                user_id=user.pk, after=self.delivered, limit=CATCH_UP_PAGE
+            )
         if missed:
             self.delivered = missed[-1]["seq"]
         return [hello, *missed]

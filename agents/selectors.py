@@ -1,5 +1,6 @@
 """Reads for the agent console: the event log, its tickets, the pool."""
 
+import threading
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from tickets.states import Status
 
 HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 _counts_cache: list = [0.0, {}]  # [monotonic time taken, counts], per process
+_refreshing = threading.Lock()
 
 # Read on every heartbeat of every console: compiled once.
 _LOG = PreparedRead(lambda: AgentEventLog.objects.filter(user_id=0))
@@ -70,11 +72,23 @@ def pool_counts(*, max_age: float = 0.0) -> dict[str, Any]:
     """The pool summary every agent may see: counts, no customer data.
 
     ``max_age`` lets a burst of connecting consoles share one snapshot (the
-    sweeper sends fresh counts every second anyway).
+    sweeper sends fresh counts every second anyway): when it is older, one
+    thread of the process reads new counts while the others send the
+    snapshot they have, instead of every console of a reconnect storm
+    counting the pool at once.
     """
     taken, counts = _counts_cache
-    if max_age and time.monotonic() - taken < max_age:
-        return counts
+    if max_age and taken:
+        if time.monotonic() - taken < max_age or not _refreshing.acquire(False):
+            return counts
+        try:
+            return _refresh()
+        finally:
+            _refreshing.release()
+    return _refresh()
+
+
+def _refresh() -> dict[str, Any]:
     counts = _pool_counts()
     _counts_cache[:] = [time.monotonic(), counts]
     return counts

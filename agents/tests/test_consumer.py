@@ -118,6 +118,19 @@ def test_reconnect_with_last_seq_gets_exactly_what_was_missed(agent, customer):
     assert len(logged) >= 2  # at least the two claims
 
 
+def test_a_console_that_saw_everything_reads_no_log_on_reconnect(agent):
+    async def scenario():
+        async with console(agent) as comm:
+            _, seen = await greet(comm)
+        with mock.patch("agents.selectors.agent_events_after") as read:
+            async with console(agent, f"?last_seq={seen}") as comm:
+                hello = await comm.receive_json_from(timeout=TIMEOUT)
+        return seen, hello, read.called
+
+    seen, hello, read = async_to_sync(scenario)()
+    assert hello["head"] == seen and not read
+
+
 def test_missed_notification_is_repaired_from_the_log(agent):
     async def scenario():
         async with console(agent) as comm:

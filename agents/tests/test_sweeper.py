@@ -1,9 +1,10 @@
 import threading
+import time
 from datetime import timedelta
 
 from django.utils import timezone
 
-from agents import dispatch, services, sweeper
+from agents import dispatch, selectors, services, sweeper
 from agents.models import AgentProfile, AgentStatus
 from agents.tests.test_dispatch import fresh, online
 from conftest import committed, make_ticket
@@ -65,3 +66,15 @@ def test_loop_stops_by_itself_after_its_ticks(db):
     stop = threading.Event()
     sweeper.run(interval=0.01, stop=stop, ticks=3)
     assert not stop.is_set()
+
+
+def test_a_burst_of_consoles_counts_the_pool_once(db, django_assert_num_queries):
+    selectors._counts_cache[:] = [time.monotonic() - 60, {"waiting": 7}]
+    with selectors._refreshing:  # another console is counting right now
+        with django_assert_num_queries(0):
+            assert selectors.pool_counts(max_age=1.0) == {"waiting": 7}
+    with django_assert_num_queries(2):
+        fresh = selectors.pool_counts(max_age=1.0)
+    assert fresh["waiting"] == 0
+    with django_assert_num_queries(0):
+        assert selectors.pool_counts(max_age=1.0) is fresh
