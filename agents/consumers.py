@@ -71,17 +71,19 @@ class AgentConsumer(DeskConsumer):
         self.delivered = 0
         try:
             # What connecting causes (status, offers) comes after ``head``.
-            profile = services.agent_connect(user_id=user.pk)
+            connected = services.agent_connect(user_id=user.pk)
         except services.AgentUnavailable:
             if not roles.is_supervisor(user):
                 return None
             return [{**hello, "role": "supervisor"}]
-        self.delivered = self._last_seq(profile.head)
+        self.delivered = self._last_seq(connected.head)
         self.seen_at = time.monotonic()
-        agent = selectors.agent_state(user_id=user.pk, profile=profile)
-        hello.update(role="agent", head=profile.head, agent=agent)
+        agent = selectors.agent_state(
+            user_id=user.pk, status=connected.status, capacity=connected.capacity
+        )
+        hello.update(role="agent", head=connected.head, agent=agent)
         missed = []
-        if self.delivered < profile.head:  # a console that saw everything reads none
+        if self.delivered < connected.head:  # one that saw everything reads none
             missed = selectors.agent_events_after(
                 user_id=user.pk, after=self.delivered, limit=CATCH_UP_PAGE
             )

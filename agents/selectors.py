@@ -51,21 +51,15 @@ def agent_events_after(*, user_id: int, after: int, limit: int = 500) -> list[di
     return [{**row.payload, "seq": row.seq} for row in rows]
 
 
-def agent_state(*, user_id: int, profile: AgentProfile | None = None) -> dict[str, Any]:
+def agent_state(*, user_id: int, status: str, capacity: int) -> dict[str, Any]:
     """Status, capacity and the tickets held and offered, for ``hello``."""
-    profile = profile or AgentProfile.objects.get(user_id=user_id)
     held, offered = [], []
     for ticket in _MINE.all(user_id, *HELD, user_id):
         if ticket.status in HELD:
             held.append(ticket.pk)
         elif ticket.status == Status.OFFERED:
             offered.append(ticket.pk)
-    return {
-        "status": profile.status,
-        "capacity": profile.capacity,
-        "held": held,
-        "offered": offered,
-    }
+    return {"status": status, "capacity": capacity, "held": held, "offered": offered}
 
 
 def pool_counts(*, max_age: float = 0.0) -> dict[str, Any]:

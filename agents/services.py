@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,6 +36,14 @@ HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 
 class AgentUnavailable(Exception):
     """The agent may not do this now (offline, suspended, not an agent)."""
+
+
+class Connected(NamedTuple):
+    """What ``agent_connect`` tells the console's ``hello``."""
+
+    status: str
+    capacity: int
+    head: int  # the agent's event log before connecting
 
 
 # --- the event log ---------------------------------------------------------
@@ -211,8 +219,8 @@ def _connect_sql() -> str:
         " disconnected_at = NULL WHERE user_id = %s AND approved = %s"
         f" AND suspended = %s AND user_id IN (SELECT id FROM"
         f" {table(get_user_model())} WHERE is_active = %s)"
-        f" RETURNING *, COALESCE((SELECT head FROM {table(AgentEventLog)} l"
-        f" WHERE l.user_id = {profiles}.user_id), 0) AS head"
+        f" RETURNING status, capacity, COALESCE((SELECT head FROM"
+        f" {table(AgentEventLog)} l WHERE l.user_id = {profiles}.user_id), 0)"
     )
 
 
@@ -227,7 +235,7 @@ def _disconnect_sql() -> str:
 
 
 @transaction.atomic
-def agent_connect(*, user_id: int) -> AgentProfile:
+def agent_connect(*, user_id: int) -> Connected:
     """A console connected: the agent is online and keeps what it holds.
 
     One UPDATE checks that the agent may work, counts the socket, locks the
@@ -237,20 +245,23 @@ def agent_connect(*, user_id: int) -> AgentProfile:
 
     now = timezone.now()
     params = [now, user_id, True, False, True]
-    profile = next(iter(AgentProfile.objects.raw(_connect_sql(), params)), None)
-    if profile is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_connect_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
         raise AgentUnavailable("this account may not take tickets")
-    if profile.status == AgentStatus.OFFLINE:
-        profile.status = AgentStatus.ACCEPTING
-        _set_status(user_id, profile.status, "connected")
+    connected = Connected(*row)
+    if connected.status == AgentStatus.OFFLINE:
+        connected = connected._replace(status=AgentStatus.ACCEPTING)
+        _set_status(user_id, connected.status, "connected")
         # Back within the grace period: the leases on held tickets (set
         # only when the agent went offline) are cancelled.
         Ticket.objects.filter(
             assignee_id=user_id, status__in=HELD, lease_expires_at__isnull=False
         ).update(lease_expires_at=None)
-    if profile.status == AgentStatus.ACCEPTING:
+    if connected.status == AgentStatus.ACCEPTING:
         transaction.on_commit(partial(dispatch.fill_quietly, user_id))
-    return profile
+    return connected
 
 
 def agent_disconnect(*, user_id: int) -> None:
