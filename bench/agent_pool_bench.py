@@ -18,6 +18,10 @@ at random)::
 
 Each part prints ``phase_<name>_s`` and the run ends with ``bench_total_s``.
 
+Agents work what they claim: the tickets a phase's agents claim are closed
+as they go (within half a second in the claim loops, after each race), so an
+agent holds a handful of tickets as at work, not every ticket of the run.
+
 ``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432) chooses the
 PostgreSQL server; the database ``sd_agents_bench`` is dropped and recreated.
 Redis is a private ``redis-server`` the benchmark starts on a free 127.0.0.1
