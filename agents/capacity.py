@@ -22,9 +22,8 @@ from django.db.models.expressions import RawSQL
 from agents.models import AgentProfile, AgentStatus, OfferDecline
 from supportdesk.prepared import PreparedRead, slot
 from tickets.models import QUEUE_ORDER, Ticket
-from tickets.states import Status
+from tickets.states import HELD, Status
 
-HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 EVERY = 10_000  # "no limit" for the embedded desk's few agents
 
 

@@ -30,10 +30,11 @@ from agents.models import (
     OfferOutcome,
     OfferPolicy,
 )
-from agents.services import HELD, AgentUnavailable, agent_mark_not_responding
+from agents.services import AgentUnavailable, agent_mark_not_responding
 from tickets.models import QUEUE_ORDER, AuthorKind, Ticket
 from tickets.services import ticket_transition
 from tickets.states import (
+    HELD,
     Action,
     IllegalTransition,
     Status,

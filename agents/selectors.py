@@ -9,9 +9,8 @@ from django.db.models import Count, Q
 from agents.models import AgentEvent, AgentEventLog, AgentProfile
 from supportdesk.prepared import PreparedRead
 from tickets.models import Ticket
-from tickets.states import Status
+from tickets.states import HELD, Status
 
-HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 _counts_cache: list = [0.0, {}]  # [monotonic time taken, counts], per process
 _refreshing = threading.Lock()
 
@@ -110,5 +109,5 @@ def agent_holds(*, user_id: int, ticket_id: int) -> bool:
     return Ticket.objects.filter(
         pk=ticket_id,
         assignee_id=user_id,
-        status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER],
+        status__in=HELD,
     ).exists()

@@ -28,10 +28,9 @@ from agents.models import (
 from supportdesk import realtime
 from supportdesk.bulk_insert import insert_rows
 from tickets.models import Message, Ticket, TicketEvent
-from tickets.states import Status
+from tickets.states import HELD, Status
 
 logger = logging.getLogger(__name__)
-HELD = (Status.CLAIMED, Status.WAITING_ON_CUSTOMER)
 
 
 class AgentUnavailable(Exception):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents import dispatch, events, selectors, services
 from tickets.models import Ticket
-from tickets.states import Status
+from tickets.states import HELD, Status
 
 logger = logging.getLogger(__name__)
 BATCH = 200
@@ -38,7 +38,7 @@ def sweep_once(*, now: datetime | None = None, stuck: bool = False) -> dict:
             done["offline"] += 1
             dispatch.offers_withdraw(agent_id=user_id, now=now)
     leases = Ticket.objects.filter(
-        status__in=services.HELD, lease_expires_at__lte=now
+        status__in=HELD, lease_expires_at__lte=now
     ).values_list("pk", flat=True)
     for pk in leases[:BATCH]:
         done["reclaimed"] += dispatch.ticket_reclaim(ticket_id=pk, now=now)

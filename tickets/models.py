@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from tickets.states import Status
+from tickets.states import HELD, Status
 
 # The human queue's order: most urgent, then the first-response SLA due
 # soonest (none due: last), then oldest. Dispatch and the pool claim read
@@ -157,7 +157,7 @@ class Ticket(models.Model):
             # were claimed read every claimed ticket of the desk per claim.
             models.Index(
                 fields=["assignee"],
-                condition=Q(status__in=[Status.CLAIMED, Status.WAITING_ON_CUSTOMER]),
+                condition=Q(status__in=list(HELD)),
                 name="ticket_held",
             ),
             models.Index(

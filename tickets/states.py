@@ -48,7 +48,8 @@ class Action(StrEnum):
 
 
 S = Status
-_HELD = (S.CLAIMED, S.WAITING_ON_CUSTOMER)
+# An agent holds the ticket: it counts against the agent's capacity.
+HELD = (S.CLAIMED, S.WAITING_ON_CUSTOMER)
 _QUEUED = (S.AWAITING_AGENT, S.OFFERED)
 
 # action -> (statuses it may start from, status it leads to)
@@ -62,13 +63,13 @@ TRANSITIONS: dict[Action, tuple[tuple[Status, ...], Status]] = {
     Action.EXPIRE: ((S.OFFERED,), S.AWAITING_AGENT),
     Action.ACCEPT: ((S.OFFERED,), S.CLAIMED),
     Action.CLAIM: (_QUEUED, S.CLAIMED),
-    Action.RELEASE: (_HELD, S.AWAITING_AGENT),
-    Action.RECLAIM: (_HELD, S.AWAITING_AGENT),
-    Action.REASSIGN: (_HELD + _QUEUED, S.CLAIMED),
-    Action.REPLY: (_HELD, S.WAITING_ON_CUSTOMER),
-    Action.CUSTOMER_REPLY: (_HELD, S.CLAIMED),
+    Action.RELEASE: (HELD, S.AWAITING_AGENT),
+    Action.RECLAIM: (HELD, S.AWAITING_AGENT),
+    Action.REASSIGN: (HELD + _QUEUED, S.CLAIMED),
+    Action.REPLY: (HELD, S.WAITING_ON_CUSTOMER),
+    Action.CUSTOMER_REPLY: (HELD, S.CLAIMED),
     Action.RESOLVE: (
-        (S.AUTO_ANSWERED, S.AWAITING_AGENT) + _HELD,
+        (S.AUTO_ANSWERED, S.AWAITING_AGENT) + HELD,
         S.RESOLVED,
     ),
     Action.REOPEN: ((S.RESOLVED,), S.TRIAGING),

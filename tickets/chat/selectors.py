@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tickets import events
 from tickets.models import Channel, ChatSession, Message, Ticket
-from tickets.states import QUEUE_STATUSES, Status
+from tickets.states import HELD, QUEUE_STATUSES, Status
 
 HISTORY_LIMIT = 500
 PRESENCE_WINDOW = timedelta(seconds=90)
@@ -97,7 +97,7 @@ def chat_status(*, session: ChatSession) -> dict[str, Any]:
         return {**base, "state": "reading"}
     if ticket.status == Status.AUTO_ANSWERED:
         return {**base, "state": "answered"}
-    if ticket.status in (Status.CLAIMED, Status.WAITING_ON_CUSTOMER):
+    if ticket.status in HELD:
         return {**base, "state": "with_agent"}
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
         return {**base, "state": "resolved"}
