@@ -144,10 +144,53 @@ def next_waiting(profile: AgentProfile) -> Ticket | None:
     shape = (len(languages), len(categories))
     if shape not in _NEXT_WAITING:
         _NEXT_WAITING[shape] = PreparedRead(partial(_waiting_query, *shape))
-    values = {f"language{i}": v for i, v in enumerate(languages)}
-    values.update({f"category{i}": v for i, v in enumerate(categories)})
     read = _NEXT_WAITING[shape]
-    return read.first(*read.fill(values))
+    return read.first(*read.fill(_skill_values(profile)))
+
+
+# What agent_fill reads when an agent has room again (connect, release,
+# resolve, a decline): compiled once, as the pool claim's reads are.
+_PROFILE = PreparedRead(lambda: AgentProfile.objects.filter(user_id=0))
+_FILLABLE: dict[tuple[int, int, int], PreparedRead] = {}
+
+
+def present_profile(agent_id: int, fresh: datetime) -> AgentProfile | None:
+    """The agent's profile if they accept offers, are connected and were
+    seen since ``fresh``; else None."""
+    profile = _PROFILE.first(agent_id)
+    if (
+        profile is None
+        or profile.status != AgentStatus.ACCEPTING
+        or profile.connections <= 0
+        or profile.last_seen_at is None
+        or profile.last_seen_at < fresh
+    ):
+        return None
+    return profile
+
+
+def fillable(profile: AgentProfile, limit: int) -> list[Ticket]:
+    """Up to ``limit`` waiting tickets in queue order this agent may be
+    offered (skills match, not declined by them); id and category only."""
+    shape = (len(profile.languages), len(profile.categories), limit)
+    if shape not in _FILLABLE:
+        _FILLABLE[shape] = PreparedRead(partial(_fillable_query, *shape))
+    values = {**_skill_values(profile), "agent": profile.user_id}
+    read = _FILLABLE[shape]
+    return read.all(*read.fill(values))
+
+
+def _fillable_query(languages: int, categories: int, limit: int):
+    rule = _skill_slots(languages, categories)
+    # RawSQL keeps its parameter as given, so the agent can be a slot.
+    not_declined = RawSQL(
+        f"NOT EXISTS (SELECT 1 FROM {table(OfferDecline)} d WHERE d.ticket_id ="
+        f" {table(Ticket)}.id AND d.user_id = %s)",
+        [slot("agent")],
+        output_field=BooleanField(),
+    )
+    waiting = Ticket.objects.filter(rule, Q(not_declined), status=Status.AWAITING_AGENT)
+    return waiting.only("pk", "category").order_by(*QUEUE_ORDER)[:limit]
 
 
 def skills(languages: list, categories: list) -> Q:
@@ -159,11 +202,23 @@ def skills(languages: list, categories: list) -> Q:
     return rule
 
 
-def _waiting_query(languages: int, categories: int):
-    rule = skills(
+def _skill_values(profile: AgentProfile) -> dict[str, str]:
+    """What fills ``_skill_slots``: the agent's languages and categories."""
+    values = {f"language{i}": v for i, v in enumerate(profile.languages)}
+    values.update({f"category{i}": v for i, v in enumerate(profile.categories)})
+    return values
+
+
+def _skill_slots(languages: int, categories: int) -> Q:
+    """``skills`` for this many languages and categories, as slots to fill."""
+    return skills(
         [slot(f"language{i}") for i in range(languages)],
         [slot(f"category{i}") for i in range(categories)],
     )
+
+
+def _waiting_query(languages: int, categories: int):
+    rule = _skill_slots(languages, categories)
     waiting = Ticket.objects.filter(rule, status=Status.AWAITING_AGENT)
     if connection.features.has_select_for_update_skip_locked:
         waiting = waiting.select_for_update(skip_locked=True, of=("self",))

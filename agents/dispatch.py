@@ -25,13 +25,12 @@ from agents import capacity, scoring
 from agents.capacity import room
 from agents.models import (
     AgentProfile,
-    AgentStatus,
     OfferDecline,
     OfferOutcome,
     OfferPolicy,
 )
 from agents.services import AgentUnavailable, agent_mark_not_responding
-from tickets.models import QUEUE_ORDER, AuthorKind, Ticket
+from tickets.models import AuthorKind, Ticket
 from tickets.services import ticket_transition
 from tickets.states import (
     HELD,
@@ -159,31 +158,19 @@ def ticket_dispatch(
 def agent_fill(*, agent_id: int) -> int | None:
     """Offer the most urgent waiting ticket this agent may take; its id."""
     fresh = timezone.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT)
-    profile = AgentProfile.objects.filter(
-        user_id=agent_id,
-        status=AgentStatus.ACCEPTING,
-        connections__gt=0,
-        last_seen_at__gte=fresh,
-    ).first()
+    profile = capacity.present_profile(agent_id, fresh)
     if profile is None:
         return None
-    waiting = (
-        Ticket.objects.filter(
-            capacity.skills(profile.languages, profile.categories),
-            status=Status.AWAITING_AGENT,
-        )
-        .exclude(declines__user_id=agent_id)
-        .order_by(*QUEUE_ORDER)
-        .values_list("pk", "category")
-    )
-    for ticket_id, category in waiting[:MAX_TRIES]:
+    for ticket in capacity.fillable(profile, MAX_TRIES):
         try:
-            ticket_offer(ticket_id=ticket_id, agent_id=agent_id, category=category)
+            ticket_offer(
+                ticket_id=ticket.pk, agent_id=agent_id, category=ticket.category
+            )
         except TicketConflict:
             return None  # the agent is full or went away
         except IllegalTransition:
             continue  # taken meanwhile
-        return ticket_id
+        return ticket.pk
     return None
 
 

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents import capacity, dispatch, events, selectors, services
-from agents.models import AgentEvent, AgentProfile, AgentStatus, Earning
+from agents.models import AgentEvent, AgentProfile, AgentStatus, Earning, OfferDecline
 from conftest import AgentFactory, UserFactory, committed, make_ticket
 from tickets import events as ticket_events
 from tickets import services as ticket_services
@@ -154,6 +154,31 @@ def test_rearming_a_not_responding_agent_offers_waiting_work(agent, customer):
     with committed():
         services.agent_set_accepting(user_id=agent.pk, accepting=True)
     assert fresh(second).offered_to == agent  # the lapsed one is not re-offered
+
+
+def test_an_agent_coming_online_is_offered_the_most_urgent_ticket_they_may_take(
+    agent, customer
+):
+    normal, foreign, declined, urgent = (make_ticket(customer.customer) for _ in "1234")
+    Ticket.objects.update(language="en")
+    Ticket.objects.filter(pk__in=[foreign.pk, declined.pk, urgent.pk]).update(
+        priority=3
+    )
+    Ticket.objects.filter(pk=foreign.pk).update(language="de")
+    OfferDecline.objects.create(ticket=declined, user=agent, outcome="declined")
+    Ticket.objects.filter(pk=urgent.pk).update(created_at=timezone.now())  # newest
+    online(agent)  # connecting offers what waits
+    assert fresh(urgent).offered_to == agent
+    for ticket in (normal, foreign, declined):
+        assert fresh(ticket).status == Status.AWAITING_AGENT
+
+
+def test_a_paused_agent_is_offered_nothing_when_a_ticket_frees_up(agent, customer):
+    online(agent)
+    services.agent_set_accepting(user_id=agent.pk, accepting=False)
+    ticket = make_ticket(customer.customer)
+    assert dispatch.agent_fill(agent_id=agent.pk) is None
+    assert fresh(ticket).status == Status.AWAITING_AGENT
 
 
 def test_claim_rejects_second_agent(agent, other_agent, ticket):
