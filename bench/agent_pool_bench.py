@@ -302,6 +302,11 @@ async def live_after_restart(consoles: list[Console]) -> None:
 
 
 async def reconnect_storm(consoles: list[Console]) -> None:
+    """Every agent, accepting offers as at work, loses the socket at once and
+    comes back: each reconnect also looks for waiting work to offer them.
+    The pool is emptied first, so no offer outlives the storm."""
+    await asyncio.to_thread(close_tickets)
+    await set_accepting(consoles, True)
     for console in consoles:
         console.kill()
     await asyncio.sleep(0.2)
@@ -318,6 +323,7 @@ async def reconnect_storm(consoles: list[Console]) -> None:
     failures = sum(c.handshake_failures for c in consoles) - failures_before
     out("reconnect_storm_ms", elapsed, "ms")
     out("reconnect_failures", max(failed, failures), "agents")
+    await set_accepting(consoles, False)
 
 
 async def offer_expiry(consoles: list[Console], samples: int) -> None:

@@ -175,12 +175,15 @@ def route_human(ticket_id: int, marks: dict) -> None:
         ticket_transition(ticket_id=ticket_id, action=Action.ROUTE_HUMAN)
 
 
-def close_tickets(ids: list[int]) -> None:
+def close_tickets(ids: list[int] | None = None) -> None:
+    """Close these tickets, or (None) every ticket still waiting for an agent."""
     from tickets.models import Ticket
 
-    Ticket.objects.filter(pk__in=ids).update(
-        status="closed", offered_to=None, offer_expires_at=None
-    )
+    if ids is None:
+        rows = Ticket.objects.filter(status="awaiting_agent")
+    else:
+        rows = Ticket.objects.filter(pk__in=ids)
+    rows.update(status="closed", offered_to=None, offer_expires_at=None)
 
 
 def start_server(port: int) -> subprocess.Popen:
