@@ -121,16 +121,18 @@ def celery_worker(env: dict[str, str]) -> subprocess.Popen:
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int = 2):
+def server(
+    env: dict[str, str], workers: int = 2, app: str = "supportdesk.asgi:application"
+):
     """The web service as docker-compose.yml runs it (``supportdesk.serve``:
     uvicorn, a socket per worker) with ``workers`` processes on a free port;
-    yields the port."""
+    yields the port. ``app`` is the ASGI application, the desk's by default."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "supportdesk.serve",
-        "supportdesk.asgi:application",
+        app,
         "--host",
         "127.0.0.1",
         "--port",
