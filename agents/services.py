@@ -7,7 +7,7 @@ this module records what an agent must see and keeps presence up to date.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -81,32 +81,87 @@ def agent_events_record(*, user_ids: Iterable[int], event: dict[str, Any]) -> No
 
 
 def _record(batches: dict[int, list[dict[str, Any]]]) -> list[realtime.Notice]:
-    """Log each agent's events (one head bump each, one INSERT for all); the
-    notices for their consoles, for the caller to send after commit.
+    """Log each agent's events; the notices for their consoles, for the
+    caller to send after commit.
 
     The events travel in the notice, so a console that is up to date sends
-    them on without reading the log. No savepoint: nothing here is caught
-    and retried by a caller, so a failure rolls back the caller's
-    transaction with it.
+    them on without reading the log. A logged event's number is its ``seq``
+    column (the log's reader puts it in the event). No savepoint: nothing
+    here is caught and retried by a caller, so a failure rolls back the
+    caller's transaction with it.
     """
-    rows, notices = [], []
+    order = sorted(batches)  # every writer locks logs in the same order
+    if not order:
+        return []
     with transaction.atomic(savepoint=False):
-        for user_id in sorted(batches):
-            batch = batches[user_id]
-            head = _bump_head(user_id, len(batch))
-            numbered = [
-                {**event, "seq": seq}
-                for seq, event in enumerate(batch, start=head - len(batch) + 1)
-            ]
-            rows += [
-                AgentEvent(user_id=user_id, seq=e["seq"], type=e["type"], payload=e)
-                for e in numbered
-            ]
-            message = {"type": "agent.event", "events": numbered}
-            notices.append((events.agent_group(user_id), message))
-        if rows:
-            insert_rows(rows)
+        if connection.vendor == "postgresql":
+            heads = _log_in_one_statement(order, batches)
+        else:
+            heads = {
+                user_id: _bump_head(user_id, len(batches[user_id])) for user_id in order
+            }
+            insert_rows(
+                [
+                    AgentEvent(
+                        user_id=user_id, seq=seq, type=event["type"], payload=event
+                    )
+                    for user_id in order
+                    for seq, event in _numbered(heads[user_id], batches[user_id])
+                ]
+            )
+    notices = []
+    for user_id in order:
+        numbered = [
+            {**event, "seq": seq}
+            for seq, event in _numbered(heads[user_id], batches[user_id])
+        ]
+        message = {"type": "agent.event", "events": numbered}
+        notices.append((events.agent_group(user_id), message))
     return notices
+
+
+def _numbered(head: int, batch: list[dict]) -> Iterable[tuple[int, dict]]:
+    """Each event with its number: a batch ends at the log's new head."""
+    return enumerate(batch, start=head - len(batch) + 1)
+
+
+def _log_in_one_statement(order: list[int], batches: dict[int, list[dict]]) -> dict:
+    """PostgreSQL: bump every head and insert every event in one statement,
+    one round trip; the new head of each agent's log."""
+    count = sum(len(batches[user_id]) for user_id in order)
+    payload = AgentEvent._meta.get_field("payload")
+    created = AgentEvent._meta.get_field("created_at")
+    params: list = []
+    for user_id in order:
+        params += [user_id, len(batches[user_id])]
+    params.append(created.get_db_prep_save(timezone.now(), connection))
+    for user_id in order:
+        batch = batches[user_id]
+        for back, event in enumerate(reversed(batch)):
+            value = payload.get_db_prep_save(event, connection)
+            params += [user_id, back, event["type"], value]
+    with connection.cursor() as cursor:
+        cursor.execute(_log_sql(len(order), count), params)
+        return dict(cursor.fetchall())
+
+
+@lru_cache(maxsize=64)
+def _log_sql(agents: int, count: int) -> str:
+    """The upsert of ``agents`` heads and the insert of ``count`` events; the
+    ``back``-th event from a batch's end gets the new head minus ``back``."""
+    log, logged = table(AgentEventLog), table(AgentEvent)
+    heads = ", ".join(["(%s, %s)"] * agents)
+    rows = ", ".join(["(%s::bigint, %s::bigint, %s::varchar, %s::jsonb)"] * count)
+    return (
+        f"WITH h AS (INSERT INTO {log} AS l (user_id, head) VALUES {heads}"
+        " ON CONFLICT (user_id) DO UPDATE SET head = l.head + EXCLUDED.head"
+        " RETURNING l.user_id, l.head),"
+        f" e AS (INSERT INTO {logged} (user_id, seq, type, payload, created_at)"
+        " SELECT v.user_id, h.head - v.back, v.type, v.payload, %s::timestamptz"
+        f" FROM (VALUES {rows}) AS v (user_id, back, type, payload)"
+        " JOIN h ON h.user_id = v.user_id)"
+        " SELECT user_id, head FROM h"
+    )
 
 
 # --- reactions to ticket changes (called by tickets.services) --------------

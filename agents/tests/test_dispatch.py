@@ -399,6 +399,33 @@ def test_event_log_numbers_are_contiguous_and_resync_returns_the_rest(agent, cus
     assert [e["seq"] for e in rest] == [head]
 
 
+def test_several_agents_events_are_numbered_on_in_each_log(agent, other_agent):
+    services.agent_events_record(user_ids=[agent.pk], event={"type": "first"})
+    with CaptureQueriesContext(connection) as ctx:
+        notices = services._record(
+            {
+                agent.pk: [{"type": "a1"}, {"type": "a2"}],
+                other_agent.pk: [{"type": "b1"}],  # this agent's first event
+            }
+        )
+    logged = {
+        user: [
+            (e["seq"], e["type"])
+            for e in selectors.agent_events_after(user_id=user.pk, after=0)
+        ]
+        for user in (agent, other_agent)
+    }
+    assert logged[agent] == [(1, "first"), (2, "a1"), (3, "a2")]
+    assert logged[other_agent] == [(1, "b1")]
+    sent = {group: [e["seq"] for e in m["events"]] for group, m in notices}
+    assert sent == {
+        events.agent_group(agent.pk): [2, 3],
+        events.agent_group(other_agent.pk): [1],
+    }
+    if connection.vendor == "postgresql":  # heads and events: one round trip
+        assert len(ctx.captured_queries) == 1
+
+
 def test_suspended_agent_cannot_claim(customer, ticket):
     user = AgentFactory(user=UserFactory(username="sam"), suspended=True).user
     with pytest.raises(TicketConflict):
