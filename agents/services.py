@@ -48,28 +48,6 @@ class Connected(NamedTuple):
 # --- the event log ---------------------------------------------------------
 
 
-def _bump_head(user_id: int, count: int) -> int:
-    """Reserve ``count`` sequence numbers; returns the new head.
-
-    The UPDATE locks the agent's log row until commit, so two writers for
-    the same agent commit their numbers in order and never leave a hole
-    that a later, already delivered number would hide. RETURNING makes it
-    one round trip (PostgreSQL, and SQLite since 3.35).
-    """
-    sql = (
-        f"UPDATE {table(AgentEventLog)} SET head = head + %s"
-        " WHERE user_id = %s RETURNING head"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [count, user_id])
-        row = cursor.fetchone()
-        if row is None:  # the agent's first event ever
-            AgentEventLog.objects.get_or_create(user_id=user_id)
-            cursor.execute(sql, [count, user_id])
-            row = cursor.fetchone()
-    return row[0]
-
-
 def send_to_group(group: str, event: dict[str, Any]) -> None:
     """An unlogged snapshot (queue counts) to every console in ``group``."""
     notify.group_send(group, {"type": "pool.event", "event": event})
@@ -84,22 +62,28 @@ def _record(batches: dict[int, list[dict[str, Any]]]) -> list[realtime.Notice]:
     """Log each agent's events; the notices for their consoles, for the
     caller to send after commit.
 
-    The events travel in the notice, so a console that is up to date sends
-    them on without reading the log. A logged event's number is its ``seq``
-    column (the log's reader puts it in the event). No savepoint: nothing
-    here is caught and retried by a caller, so a failure rolls back the
-    caller's transaction with it.
+    Each agent's head is bumped by the number of its events: the row stays
+    locked until commit, so two writers for the same agent commit their
+    numbers in order and never leave a hole that a later, already delivered
+    number would hide. The events travel in the notice, so a console that
+    is up to date sends them on without reading the log. A logged event's
+    number is its ``seq`` column (the log's reader puts it in the event). No
+    savepoint: nothing here is caught and retried by a caller, so a failure
+    rolls back the caller's transaction with it.
     """
     order = sorted(batches)  # every writer locks logs in the same order
     if not order:
         return []
+    params: list = []
+    for user_id in order:
+        params += [user_id, len(batches[user_id])]
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            heads = _log_in_one_statement(order, batches)
-        else:
-            heads = {
-                user_id: _bump_head(user_id, len(batches[user_id])) for user_id in order
-            }
+            heads = _log_in_one_statement(order, batches, params)
+        else:  # no data-modifying WITH: the heads, then the events
+            with connection.cursor() as cursor:
+                cursor.execute(_heads_sql(len(order)), params)
+                heads = dict(cursor.fetchall())
             insert_rows(
                 [
                     AgentEvent(
@@ -125,19 +109,17 @@ def _numbered(head: int, batch: list[dict]) -> Iterable[tuple[int, dict]]:
     return enumerate(batch, start=head - len(batch) + 1)
 
 
-def _log_in_one_statement(order: list[int], batches: dict[int, list[dict]]) -> dict:
+def _log_in_one_statement(
+    order: list[int], batches: dict[int, list[dict]], params: list
+) -> dict[int, int]:
     """PostgreSQL: bump every head and insert every event in one statement,
     one round trip; the new head of each agent's log."""
     count = sum(len(batches[user_id]) for user_id in order)
     payload = AgentEvent._meta.get_field("payload")
     created = AgentEvent._meta.get_field("created_at")
-    params: list = []
+    params = [*params, created.get_db_prep_save(timezone.now(), connection)]
     for user_id in order:
-        params += [user_id, len(batches[user_id])]
-    params.append(created.get_db_prep_save(timezone.now(), connection))
-    for user_id in order:
-        batch = batches[user_id]
-        for back, event in enumerate(reversed(batch)):
+        for back, event in enumerate(reversed(batches[user_id])):
             value = payload.get_db_prep_save(event, connection)
             params += [user_id, back, event["type"], value]
     with connection.cursor() as cursor:
@@ -146,19 +128,27 @@ def _log_in_one_statement(order: list[int], batches: dict[int, list[dict]]) -> d
 
 
 @lru_cache(maxsize=64)
-def _log_sql(agents: int, count: int) -> str:
-    """The upsert of ``agents`` heads and the insert of ``count`` events; the
-    ``back``-th event from a batch's end gets the new head minus ``back``."""
-    log, logged = table(AgentEventLog), table(AgentEvent)
+def _heads_sql(agents: int) -> str:
+    """Add each agent's count to their head (a first event makes the row);
+    returns (agent, new head) rows."""
     heads = ", ".join(["(%s, %s)"] * agents)
+    return (
+        f"INSERT INTO {table(AgentEventLog)} AS l (user_id, head) VALUES {heads}"
+        " ON CONFLICT (user_id) DO UPDATE SET head = l.head + EXCLUDED.head"
+        " RETURNING user_id, head"
+    )
+
+
+@lru_cache(maxsize=64)
+def _log_sql(agents: int, count: int) -> str:
+    """The heads' upsert and the insert of ``count`` events: the ``back``-th
+    event from the end of an agent's batch gets the new head minus ``back``."""
     rows = ", ".join(["(%s::bigint, %s::bigint, %s::varchar, %s::jsonb)"] * count)
     return (
-        f"WITH h AS (INSERT INTO {log} AS l (user_id, head) VALUES {heads}"
-        " ON CONFLICT (user_id) DO UPDATE SET head = l.head + EXCLUDED.head"
-        " RETURNING l.user_id, l.head),"
-        f" e AS (INSERT INTO {logged} (user_id, seq, type, payload, created_at)"
-        " SELECT v.user_id, h.head - v.back, v.type, v.payload, %s::timestamptz"
-        f" FROM (VALUES {rows}) AS v (user_id, back, type, payload)"
+        f"WITH h AS ({_heads_sql(agents)}),"
+        f" e AS (INSERT INTO {table(AgentEvent)} (user_id, seq, type, payload,"
+        " created_at) SELECT v.user_id, h.head - v.back, v.type, v.payload,"
+        f" %s::timestamptz FROM (VALUES {rows}) AS v (user_id, back, type, payload)"
         " JOIN h ON h.user_id = v.user_id)"
         " SELECT user_id, head FROM h"
     )
